@@ -1,0 +1,144 @@
+/**
+ * Reverse-mode autograd on a tape (the micrograd contract, with tensors and multi-output nodes).
+ *
+ * Every differentiable op creates one GradNode holding its inputs and a backward closure. A node may have
+ * several outputs (a fused neuron returns spikes and membrane); backward receives one gradient per output,
+ * null for outputs nothing depended on, and returns one gradient per input (null where not needed).
+ */
+import type { Tensor } from "./tensor.js";
+
+export type BackwardFn = (gradOutputs: (Float32Array | null)[]) => (Float32Array | null)[];
+
+export class GradNode {
+  readonly outputs: WeakRef<Tensor>[] = [];
+  constructor(
+    readonly name: string,
+    readonly inputs: readonly Tensor[],
+    readonly backward: BackwardFn,
+  ) {}
+}
+
+let noGradDepth = 0;
+
+/** True when ops should record themselves on the tape. */
+export function isGradEnabled(): boolean {
+  return noGradDepth === 0;
+}
+
+/** Runs fn without recording any op (inference, optimiser updates). */
+export function noGrad<T>(fn: () => T): T {
+  noGradDepth++;
+  try {
+    return fn();
+  } finally {
+    noGradDepth--;
+  }
+}
+
+/** Whether an op on these inputs must be recorded. */
+export function needsGrad(inputs: readonly Tensor[]): boolean {
+  if (noGradDepth > 0) return false;
+  for (const t of inputs) if (t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Attaches a node to freshly computed outputs when any input requires grad. Returns the outputs.
+ * This is how custom ops with a hand-written backward are declared.
+ */
+export function record<T extends Tensor[]>(
+  name: string,
+  inputs: readonly Tensor[],
+  outputs: T,
+  backward: BackwardFn,
+): T {
+  if (!needsGrad(inputs)) return outputs;
+  const node = new GradNode(name, inputs, backward);
+  outputs.forEach((out, i) => {
+    out.requiresGrad = true;
+    out.gradNode = node;
+    out.outputIndex = i;
+    node.outputs.push(new WeakRef(out));
+  });
+  return outputs;
+}
+
+/** Runs backpropagation from root, accumulating into .grad of every leaf that requires grad. */
+export function runBackward(root: Tensor, seed: Float32Array): void {
+  // topological order of nodes reachable from root
+  const order: GradNode[] = [];
+  const visited = new Set<GradNode>();
+  const stack: [GradNode, number][] = [];
+  if (root.gradNode) stack.push([root.gradNode, 0]);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const [node, idx] = top;
+    if (idx === 0 && visited.has(node)) {
+      stack.pop();
+      continue;
+    }
+    visited.add(node);
+    if (idx < node.inputs.length) {
+      top[1]++;
+      const child = node.inputs[idx]!.gradNode;
+      if (child && !visited.has(child)) stack.push([child, 0]);
+    } else {
+      stack.pop();
+      order.push(node);
+    }
+  }
+
+  const grads = new Map<Tensor, Float32Array>();
+  const accumulate = (t: Tensor, g: Float32Array): void => {
+    const prev = grads.get(t);
+    if (!prev) {
+      grads.set(t, g);
+      return;
+    }
+    // own the buffer before adding: g may be shared with another consumer
+    if (!ownedBuffers.has(prev)) {
+      const copy = new Float32Array(prev);
+      ownedBuffers.add(copy);
+      for (let i = 0; i < copy.length; i++) copy[i]! += g[i]!;
+      grads.set(t, copy);
+      return;
+    }
+    for (let i = 0; i < prev.length; i++) prev[i]! += g[i]!;
+  };
+  const ownedBuffers = new WeakSet<Float32Array>();
+
+  if (root.gradNode) grads.set(root, seed);
+  else accumulateLeaf(root, seed);
+
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i]!;
+    const gOut: (Float32Array | null)[] = node.outputs.map((ref) => {
+      const t = ref.deref();
+      if (!t) return null;
+      const g = grads.get(t) ?? null;
+      if (g) grads.delete(t);
+      return g;
+    });
+    if (gOut.every((g) => g === null)) continue;
+    const gIn = node.backward(gOut);
+    node.inputs.forEach((inp, j) => {
+      const g = gIn[j];
+      if (!g || !inp.requiresGrad) return;
+      if (g.length !== inp.size) {
+        throw new Error(`autograd: ${node.name} returned a gradient of ${g.length} elements for an input of ${inp.size}`);
+      }
+      if (inp.gradNode) accumulate(inp, g);
+      else accumulateLeaf(inp, g);
+    });
+  }
+}
+
+function accumulateLeaf(t: Tensor, g: Float32Array): void {
+  if (!t.requiresGrad) return;
+  if (!t.grad) {
+    t.grad = t.like(new Float32Array(g));
+    return;
+  }
+  const d = t.grad.data;
+  for (let i = 0; i < d.length; i++) d[i]! += g[i]!;
+}

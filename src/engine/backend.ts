@@ -1,0 +1,132 @@
+/**
+ * The kernel interface every backend implements. Kernels work on raw Float32Array storage (NCHW, row-major,
+ * contiguous) and write into caller-allocated outputs, so the native addon reads and writes tensors in place.
+ * Shapes are validated by the ops in TypeScript before any kernel is called: kernels may assume valid input.
+ *
+ * Two implementations: `js` (plain TypeScript, the reference every test compares against, also runs in a
+ * browser) and `native` (C++ addon: oneDNN for conv / matmul / pooling, own fused SIMD loops for the rest).
+ */
+
+export interface Conv2dParams {
+  n: number; // batch
+  c: number; // input channels
+  h: number;
+  w: number;
+  k: number; // output channels
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  groups: number;
+  oh: number;
+  ow: number;
+}
+
+export interface Pool2dParams {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  oh: number;
+  ow: number;
+  /** avg pooling only: whether padded cells count in the divisor (PyTorch count_include_pad). */
+  countIncludePad: boolean;
+}
+
+/** Surrogate gradient of the Heaviside spike: 0 triangle (ZIF), 1 sigmoid, 2 arctan. */
+export type SurrogateId = 0 | 1 | 2;
+
+export interface NeuronParams {
+  /** Number of timesteps. The input is [T, M] flattened: element (t, i) at t*M + i. */
+  T: number;
+  M: number;
+  theta: number;
+  /** Multiplicative decay applied after the reset (LIF tau = 0.5; IF = 1). */
+  tau: number;
+  /** true: hard reset to 0; false: soft reset by subtraction of theta. */
+  hardReset: boolean;
+  /** Membrane at t = 0 before the first input (LIF 0; converted IF theta/2). */
+  v0: number;
+  surrogate: SurrogateId;
+  /** Surrogate width/sharpness: triangle gamma, sigmoid alpha, arctan alpha. */
+  surrogateParam: number;
+}
+
+export interface Backend {
+  readonly name: "native" | "js";
+  /** Human-readable description of the compute path, e.g. "native (oneDNN 2.6, avx512_core, 2 threads)". */
+  readonly description: string;
+
+  // ---- dense linear algebra ----
+  /** C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op(A) is [M,K], op(B) is [K,N]. */
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+       A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+
+  // ---- convolution (cross-correlation like PyTorch), weight [k, c/groups, kh, kw] ----
+  conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void;
+  /** dx = conv_transpose(dy, w); dx is overwritten. */
+  conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void;
+  /** dw (and db when given) are overwritten. */
+  conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null, p: Conv2dParams): void;
+
+  // ---- pooling ----
+  /** argmax receives, per output cell, the flat input index (within the n,c plane) of the max. */
+  maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, p: Pool2dParams): void;
+  maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, p: Pool2dParams): void;
+  avgPool2dForward(x: Float32Array, y: Float32Array, p: Pool2dParams): void;
+  avgPool2dBackward(dy: Float32Array, dx: Float32Array, p: Pool2dParams): void;
+
+  // ---- batch norm over x[N, C, S] (S = spatial size; statistics per channel over N and S) ----
+  /** Training forward: writes y, the batch mean and inverse std (biased variance), per channel. */
+  batchNormTrainForward(x: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null, beta: Float32Array | null,
+                        eps: number, y: Float32Array, mean: Float32Array, invStd: Float32Array): void;
+  /** dx overwritten; dgamma/dbeta overwritten when given. */
+  batchNormBackward(x: Float32Array, dy: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null,
+                    mean: Float32Array, invStd: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null): void;
+  /** y = (x - mean) * scale + shift per channel, with scale/shift precomputed by the caller (eval mode). */
+  channelAffine(x: Float32Array, N: number, C: number, S: number, scale: Float32Array, shift: Float32Array, y: Float32Array): void;
+
+  // ---- fused multi-step neurons (forward over all T, BPTT backward in one call) ----
+  /**
+   * For t = 0..T-1: H = V + X_t; S = [H - theta > 0]; U = hard ? H*(1-S) : H - theta*S; V = tau*U.
+   * V starts at v0. Writes spikes S [T,M] (0/1), post-reset membrane U [T,M], and H [T,M] (saved for backward).
+   */
+  neuronForward(x: Float32Array, s: Float32Array, u: Float32Array, h: Float32Array, p: NeuronParams): void;
+  /**
+   * BPTT through the recurrence above with the surrogate dS/dH = sg(H - theta), the reset not detached.
+   * gradS and gradU (either may be null) are gradients wrt S and U; writes dx [T,M].
+   */
+  neuronBackward(gradS: Float32Array | null, gradU: Float32Array | null, h: Float32Array, s: Float32Array,
+                 dx: Float32Array, p: NeuronParams): void;
+
+  // ---- fused element-wise (memory-bound hot paths; everything else lives in TypeScript loops) ----
+  /** out[i] = a[i] + b[i] (same length). */
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out[i] = a[i] * b[i]. */
+  mul(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out[i] = a[i] * alpha + b[i] * beta. */
+  axpby(a: Float32Array, alpha: number, b: Float32Array, beta: number, out: Float32Array): void;
+  /** out[i] = max(a[i], 0). */
+  relu(a: Float32Array, out: Float32Array): void;
+  /** out[i] = a[i] > 0 ? g[i] : 0. */
+  reluBackward(a: Float32Array, g: Float32Array, out: Float32Array): void;
+  /** Sum of all elements (float64 accumulation). */
+  sum(a: Float32Array): number;
+  /**
+   * SGD with momentum and decoupled-or-L2 weight decay, in place:
+   * g' = g + wd*p; buf = momentum*buf + g' (buf = g' on the first step, signalled by firstStep); p -= lr*(nesterov ? g' + momentum*buf : buf)
+   */
+  sgdStep(p: Float32Array, g: Float32Array, buf: Float32Array, lr: number, momentum: number, wd: number,
+          nesterov: boolean, firstStep: boolean): void;
+  /** AdamW in place (decoupled weight decay when decoupled, L2 added to g otherwise). step is 1-based. */
+  adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number,
+           eps: number, wd: number, step: number, decoupled: boolean): void;
+}
