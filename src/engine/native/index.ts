@@ -1,0 +1,124 @@
+/**
+ * Loader of the compiled addon (build/Release/spikecut.node, or SPIKECUT_NATIVE_PATH). Never throws: a missing
+ * or broken addon is reported as { error } so the caller can fall back to the TypeScript backend.
+ */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Backend } from "../backend.js";
+
+export interface NativeInfo {
+  dnnl: boolean;
+  dnnlVersion: string;
+  isa: string;
+  threads: number;
+}
+
+/** What the addon module exports (kernels have the Backend signatures). */
+export interface NativeAddon extends Omit<Backend, "name" | "description"> {
+  info(): NativeInfo;
+  measurePeakGflops(): number;
+  measureBandwidth(): number;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The package root: the nearest ancestor of this file holding package.json (src/ in dev, dist/src/ when built). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "binding.gyp"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+}
+
+export function defaultAddonPath(): string {
+  return join(packageRoot(), "build", "Release", "spikecut.node");
+}
+
+const cache = new Map<string, { addon: NativeAddon } | { error: string }>();
+
+/** Loads (once per path) the raw addon module. */
+export function loadAddon(path?: string): { addon: NativeAddon } | { error: string } {
+  const p = resolve(path ?? process.env.SPIKECUT_NATIVE_PATH ?? defaultAddonPath());
+  const hit = cache.get(p);
+  if (hit) return hit;
+  let r: { addon: NativeAddon } | { error: string };
+  if (!existsSync(p)) {
+    r = { error: `addon not built (${p} missing; run npm run build:native)` };
+  } else {
+    try {
+      r = { addon: require(p) as NativeAddon };
+    } catch (e) {
+      r = { error: `cannot load ${p}: ${(e as Error).message}` };
+    }
+  }
+  cache.set(p, r);
+  return r;
+}
+
+export function describe(info: NativeInfo): string {
+  const lib = info.dnnl ? `oneDNN ${info.dnnlVersion}` : "fallback kernels";
+  return `native (${lib}, ${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
+}
+
+/** The addon wrapped as a Backend; path defaults to SPIKECUT_NATIVE_PATH or build/Release/spikecut.node. */
+export function loadNativeBackend(path?: string): { backend: Backend } | { error: string } {
+  const r = loadAddon(path);
+  if ("error" in r) return r;
+  const a = r.addon;
+  let info: NativeInfo;
+  try {
+    info = a.info();
+  } catch (e) {
+    return { error: `addon info() failed: ${(e as Error).message}` };
+  }
+  const backend: Backend = {
+    name: "native",
+    description: describe(info),
+    gemm: a.gemm,
+    conv2dForward: a.conv2dForward,
+    conv2dBackwardData: a.conv2dBackwardData,
+    conv2dBackwardWeights: a.conv2dBackwardWeights,
+    maxPool2dForward: a.maxPool2dForward,
+    maxPool2dBackward: a.maxPool2dBackward,
+    avgPool2dForward: a.avgPool2dForward,
+    avgPool2dBackward: a.avgPool2dBackward,
+    batchNormTrainForward: a.batchNormTrainForward,
+    batchNormBackward: a.batchNormBackward,
+    channelAffine: a.channelAffine,
+    neuronForward: a.neuronForward,
+    neuronBackward: a.neuronBackward,
+    add: a.add,
+    mul: a.mul,
+    axpby: a.axpby,
+    relu: a.relu,
+    reluBackward: a.reluBackward,
+    sum: a.sum,
+    sgdStep: a.sgdStep,
+    adamStep: a.adamStep,
+  };
+  return { backend };
+}
+
+/** Addon info (ISA, oneDNN, threads), or null when the addon does not load. */
+export function nativeInfo(path?: string): NativeInfo | null {
+  const r = loadAddon(path);
+  if ("error" in r) return null;
+  try {
+    return r.addon.info();
+  } catch {
+    return null;
+  }
+}
+
+/** Peak FP32 GFLOP/s and copy GB/s measured by the addon (bench), or null without it. */
+export function nativeMeasure(path?: string): { peakGflops: number; bandwidthGBs: number } | null {
+  const r = loadAddon(path);
+  if ("error" in r) return null;
+  return { peakGflops: r.addon.measurePeakGflops(), bandwidthGBs: r.addon.measureBandwidth() };
+}
