@@ -1,0 +1,12 @@
+export { Module, StateDictError, type StateDict, type ForwardHook } from "./module.js";
+export { Parameter, type ParameterOptions } from "./parameter.js";
+export { Sequential } from "./sequential.js";
+export { Conv2d, type Conv2dOptions, type Pair, pair } from "./conv.js";
+export { Linear, type LinearOptions } from "./linear.js";
+export { BatchNorm2d, BatchNorm1d, BatchNormBase, type BatchNormOptions } from "./batchnorm.js";
+export { AvgPool2d, MaxPool2d, AdaptiveAvgPool2d } from "./pooling.js";
+export { Dropout } from "./dropout.js";
+export { Flatten } from "./flatten.js";
+export { ReLU, Identity } from "./activation.js";
+export { BasicBlock, type BasicBlockOptions } from "./residual.js";
+export { kaimingNormal, torchDefaultWeight, torchDefaultBias, fans } from "./init.js";

@@ -1,0 +1,39 @@
+import { Tensor } from "../engine/tensor.js";
+import { Rng, globalRng } from "../engine/random.js";
+import { ShapeError, fmtShape } from "../engine/errors.js";
+import { linear } from "../engine/index.js";
+import { Module } from "./module.js";
+import { Parameter } from "./parameter.js";
+import { torchDefaultBias, torchDefaultWeight } from "./init.js";
+
+export interface LinearOptions {
+  bias?: boolean;
+  /** Spec §7 zeroes Linear biases in VGG; PyTorch's default draws them uniformly. */
+  zeroBias?: boolean;
+  rng?: Rng;
+}
+
+export class Linear extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    const rng = opts.rng ?? globalRng;
+    this.weight = this.registerParameter("weight", new Parameter(torchDefaultWeight([outFeatures, inFeatures], rng)));
+    this.bias = opts.bias ?? true
+      ? this.registerParameter("bias", new Parameter(opts.zeroBias ? Tensor.zeros([outFeatures]) : torchDefaultBias(outFeatures, inFeatures, rng)))
+      : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
+      throw new ShapeError("Linear", `expects [N, ${this.inFeatures}], got ${fmtShape(x.shape)}`);
+    }
+    return linear(x, this.weight, this.bias ?? undefined);
+  }
+
+  override describe(): string {
+    return `Linear(${this.inFeatures}, ${this.outFeatures}${this.bias ? "" : ", bias=false"})`;
+  }
+}
