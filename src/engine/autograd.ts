@@ -89,23 +89,26 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
   }
 
   const grads = new Map<Tensor, Float32Array>();
+  // Tensors whose pending gradient buffer was allocated here and is referenced by nothing else, so it may be
+  // added into in place. Ownership is per tensor, not per buffer: once a buffer is handed to a node's backward,
+  // that backward may return it for several inputs (add returns [g, g]), and an in-place add into it would
+  // then corrupt the other inputs' gradients.
+  const owned = new Set<Tensor>();
   const accumulate = (t: Tensor, g: Float32Array): void => {
     const prev = grads.get(t);
     if (!prev) {
       grads.set(t, g);
       return;
     }
-    // own the buffer before adding: g may be shared with another consumer
-    if (!ownedBuffers.has(prev)) {
-      const copy = new Float32Array(prev);
-      ownedBuffers.add(copy);
-      for (let i = 0; i < copy.length; i++) copy[i]! += g[i]!;
+    if (!owned.has(t)) {
+      const copy = new Float32Array(prev.length);
+      for (let i = 0; i < copy.length; i++) copy[i] = prev[i]! + g[i]!;
+      owned.add(t);
       grads.set(t, copy);
       return;
     }
     for (let i = 0; i < prev.length; i++) prev[i]! += g[i]!;
   };
-  const ownedBuffers = new WeakSet<Float32Array>();
 
   if (root.gradNode) grads.set(root, seed);
   else accumulateLeaf(root, seed);
@@ -116,7 +119,10 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
       const t = ref.deref();
       if (!t) return null;
       const g = grads.get(t) ?? null;
-      if (g) grads.delete(t);
+      if (g) {
+        grads.delete(t);
+        owned.delete(t);
+      }
       return g;
     });
     if (gOut.every((g) => g === null)) continue;

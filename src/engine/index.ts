@@ -1,0 +1,8 @@
+/** The engine's public surface: tensors, autograd, random numbers, backends and every op. */
+export { Tensor, shapeSize, type Shape, type NestedArray } from "./tensor.js";
+export { Rng, globalRng, manualSeed } from "./random.js";
+export { noGrad, isGradEnabled, record, type BackwardFn } from "./autograd.js";
+export { getBackend, setBackend, withBackend, tryNativeBackend, nativeLoadError } from "./backends.js";
+export type { Backend, Conv2dParams, Pool2dParams, NeuronParams, SurrogateId } from "./backend.js";
+export { ShapeError, fmtShape } from "./errors.js";
+export * from "./ops/index.js";

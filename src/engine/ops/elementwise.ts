@@ -1,0 +1,332 @@
+/**
+ * Element-wise ops with NumPy broadcasting. Same-shape add/mul/relu go through the backend's fused kernels;
+ * the rest are plain loops (memory-bound, no per-element closures). Gradients of broadcast operands are summed
+ * back to the operand's shape.
+ */
+import { record } from "../autograd.js";
+import { getBackend } from "../backends.js";
+import { ShapeError, fmtShape } from "../errors.js";
+import { Tensor, assertTensor, type Shape } from "../tensor.js";
+import { Bin, asTensor, binaryBroadcast, broadcastShapes, expandTo, sameShape, sumToShape } from "./broadcast.js";
+
+type Operand = Tensor | number;
+
+/** dst = -src (dst may be src). */
+function negate(src: Float32Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
+  for (let i = 0; i < dst.length; i++) dst[i] = -src[i]!;
+  return dst;
+}
+
+/** out = a (op) b with the fused kernels for the same-shape add/mul case. */
+function compute(code: Bin, a: Tensor, b: Tensor, outShape: Shape): Float32Array {
+  const out = new Float32Array(sizeOf(outShape));
+  if (sameShape(a.shape, b.shape)) {
+    if (code === Bin.Add) {
+      getBackend().add(a.data, b.data, out);
+      return out;
+    }
+    if (code === Bin.Mul) {
+      getBackend().mul(a.data, b.data, out);
+      return out;
+    }
+  }
+  binaryBroadcast(code, a.data, a.shape, b.data, b.shape, outShape, out);
+  return out;
+}
+
+function sizeOf(s: Shape): number {
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}
+
+function prepare(op: string, a0: Operand, b0: Operand): [Tensor, Tensor, Shape] {
+  const a = asTensor(op, "a", a0);
+  const b = asTensor(op, "b", b0);
+  const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
+  return [a, b, shape];
+}
+
+export function add(a0: Operand, b0: Operand): Tensor {
+  const [a, b, shape] = prepare("add", a0, b0);
+  const out = new Tensor(compute(Bin.Add, a, b, shape), shape);
+  return record("add", [a, b], [out], ([g]) => [
+    a.requiresGrad ? sumToShape(g!, shape, a.shape) : null,
+    b.requiresGrad ? sumToShape(g!, shape, b.shape) : null,
+  ])[0];
+}
+
+export function sub(a0: Operand, b0: Operand): Tensor {
+  const [a, b, shape] = prepare("sub", a0, b0);
+  const out = new Tensor(compute(Bin.Sub, a, b, shape), shape);
+  return record("sub", [a, b], [out], ([g]) => {
+    let gb: Float32Array | null = null;
+    if (b.requiresGrad) {
+      const r = sumToShape(g!, shape, b.shape);
+      gb = r === g ? negate(r) : negate(r, r);
+    }
+    return [a.requiresGrad ? sumToShape(g!, shape, a.shape) : null, gb];
+  })[0];
+}
+
+export function mul(a0: Operand, b0: Operand): Tensor {
+  const [a, b, shape] = prepare("mul", a0, b0);
+  const out = new Tensor(compute(Bin.Mul, a, b, shape), shape);
+  return record("mul", [a, b], [out], ([g]) => {
+    const n = g!.length;
+    let ga: Float32Array | null = null;
+    let gb: Float32Array | null = null;
+    if (a.requiresGrad) {
+      const t = new Float32Array(n);
+      if (b.size === n) getBackend().mul(g!, b.data, t);
+      else binaryBroadcast(Bin.Mul, g!, shape, b.data, b.shape, shape, t);
+      ga = sumToShape(t, shape, a.shape);
+    }
+    if (b.requiresGrad) {
+      const t = new Float32Array(n);
+      if (a.size === n) getBackend().mul(g!, a.data, t);
+      else binaryBroadcast(Bin.Mul, g!, shape, a.data, a.shape, shape, t);
+      gb = sumToShape(t, shape, b.shape);
+    }
+    return [ga, gb];
+  })[0];
+}
+
+export function div(a0: Operand, b0: Operand): Tensor {
+  const [a, b, shape] = prepare("div", a0, b0);
+  const y = compute(Bin.Div, a, b, shape);
+  const out = new Tensor(y, shape);
+  return record("div", [a, b], [out], ([g]) => {
+    const n = g!.length;
+    const t = new Float32Array(n); // g / b
+    binaryBroadcast(Bin.Div, g!, shape, b.data, b.shape, shape, t);
+    let gb: Float32Array | null = null;
+    if (b.requiresGrad) {
+      // d(a/b)/db = -(a/b)/b = -y/b
+      const u = new Float32Array(n);
+      for (let i = 0; i < n; i++) u[i] = -t[i]! * y[i]!;
+      gb = sumToShape(u, shape, b.shape);
+    }
+    return [a.requiresGrad ? sumToShape(t, shape, a.shape) : null, gb];
+  })[0];
+}
+
+function maxMin(op: string, code: Bin, a0: Operand, b0: Operand): Tensor {
+  const [a, b, shape] = prepare(op, a0, b0);
+  const out = new Tensor(compute(code, a, b, shape), shape);
+  const isMax = code === Bin.Max;
+  return record(op, [a, b], [out], ([g]) => {
+    // PyTorch convention: ties split the gradient equally between the two operands
+    const av = expandTo(a.data, a.shape, shape);
+    const bv = expandTo(b.data, b.shape, shape);
+    const n = g!.length;
+    const ga = a.requiresGrad ? new Float32Array(n) : null;
+    const gb = b.requiresGrad ? new Float32Array(n) : null;
+    for (let i = 0; i < n; i++) {
+      const x = av[i]!;
+      const z = bv[i]!;
+      const gi = g![i]!;
+      if (x === z) {
+        if (ga) ga[i] = gi * 0.5;
+        if (gb) gb[i] = gi * 0.5;
+      } else if (isMax ? x > z : x < z) {
+        if (ga) ga[i] = gi;
+      } else if (gb) gb[i] = gi;
+    }
+    return [ga && sumToShape(ga, shape, a.shape), gb && sumToShape(gb, shape, b.shape)];
+  })[0];
+}
+
+export function maximum(a: Operand, b: Operand): Tensor {
+  return maxMin("maximum", Bin.Max, a, b);
+}
+export function minimum(a: Operand, b: Operand): Tensor {
+  return maxMin("minimum", Bin.Min, a, b);
+}
+
+// ---- unary ------------------------------------------------------------------------------------------------
+
+export function neg(a: Tensor): Tensor {
+  assertTensor("neg", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) y[i] = -x[i]!;
+  return record("neg", [a], [a.like(y)], ([g]) => [negate(g!)])[0];
+}
+
+export function exp(a: Tensor): Tensor {
+  assertTensor("exp", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) y[i] = Math.exp(x[i]!);
+  return record("exp", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    getBackend().mul(g!, y, d);
+    return [d];
+  })[0];
+}
+
+export function log(a: Tensor): Tensor {
+  assertTensor("log", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) y[i] = Math.log(x[i]!);
+  return record("log", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    for (let i = 0; i < d.length; i++) d[i] = g![i]! / x[i]!;
+    return [d];
+  })[0];
+}
+
+export function sqrt(a: Tensor): Tensor {
+  assertTensor("sqrt", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) y[i] = Math.sqrt(x[i]!);
+  return record("sqrt", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    for (let i = 0; i < d.length; i++) d[i] = (0.5 * g![i]!) / y[i]!;
+    return [d];
+  })[0];
+}
+
+export function pow(a: Tensor, p: number): Tensor {
+  assertTensor("pow", "a", a);
+  if (typeof p !== "number") throw new ShapeError("pow", `exponent must be a number, got ${typeof p} (input ${fmtShape(a.shape)})`);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  if (p === 2) for (let i = 0; i < y.length; i++) y[i] = x[i]! * x[i]!;
+  else if (p === 0.5) for (let i = 0; i < y.length; i++) y[i] = Math.sqrt(x[i]!);
+  else for (let i = 0; i < y.length; i++) y[i] = Math.pow(x[i]!, p);
+  return record("pow", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    if (p === 0) return [d]; // PyTorch: zero gradient for a zero exponent, even at x = 0
+    if (p === 2) for (let i = 0; i < d.length; i++) d[i] = 2 * x[i]! * g![i]!;
+    else if (p === 1) d.set(g!);
+    else for (let i = 0; i < d.length; i++) d[i] = p * Math.pow(x[i]!, p - 1) * g![i]!;
+    return [d];
+  })[0];
+}
+
+export function abs(a: Tensor): Tensor {
+  assertTensor("abs", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) y[i] = Math.abs(x[i]!);
+  return record("abs", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    for (let i = 0; i < d.length; i++) {
+      const v = x[i]!;
+      d[i] = v > 0 ? g![i]! : v < 0 ? -g![i]! : 0;
+    }
+    return [d];
+  })[0];
+}
+
+export function relu(a: Tensor): Tensor {
+  assertTensor("relu", "a", a);
+  const y = new Float32Array(a.size);
+  getBackend().relu(a.data, y);
+  return record("relu", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    getBackend().reluBackward(a.data, g!, d);
+    return [d];
+  })[0];
+}
+
+export function sigmoid(a: Tensor): Tensor {
+  assertTensor("sigmoid", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) {
+    const v = x[i]!;
+    // stable on both tails
+    if (v >= 0) y[i] = 1 / (1 + Math.exp(-v));
+    else {
+      const e = Math.exp(v);
+      y[i] = e / (1 + e);
+    }
+  }
+  return record("sigmoid", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    for (let i = 0; i < d.length; i++) d[i] = g![i]! * y[i]! * (1 - y[i]!);
+    return [d];
+  })[0];
+}
+
+export function tanh(a: Tensor): Tensor {
+  assertTensor("tanh", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) y[i] = Math.tanh(x[i]!);
+  return record("tanh", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    for (let i = 0; i < d.length; i++) d[i] = g![i]! * (1 - y[i]! * y[i]!);
+    return [d];
+  })[0];
+}
+
+/**
+ * Clamps to [min, max] (either bound may be null/undefined = unbounded). Gradient passes where
+ * min <= x <= max (closed interval, as PyTorch); with min > max every output is max (PyTorch).
+ */
+export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
+  assertTensor("clamp", "a", a);
+  const lo = min ?? -Infinity;
+  const hi = max ?? Infinity;
+  if (typeof lo !== "number" || typeof hi !== "number" || Number.isNaN(lo) || Number.isNaN(hi)) {
+    throw new ShapeError("clamp", `bounds must be numbers or null, got min=${String(min)}, max=${String(max)} (input ${fmtShape(a.shape)})`);
+  }
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) {
+    const v = x[i]!;
+    y[i] = v < lo ? (lo > hi ? hi : lo) : v > hi ? hi : v;
+  }
+  return record("clamp", [a], [a.like(y)], ([g]) => {
+    const d = new Float32Array(y.length);
+    for (let i = 0; i < d.length; i++) {
+      const v = x[i]!;
+      d[i] = v >= lo && v <= hi ? g![i]! : 0;
+    }
+    return [d];
+  })[0];
+}
+
+/** floor(x) forward, identity gradient (straight-through estimator, as in QCFS quantisation). */
+export function floorSte(a: Tensor): Tensor {
+  assertTensor("floorSte", "a", a);
+  const x = a.data;
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < y.length; i++) y[i] = Math.floor(x[i]!);
+  return record("floorSte", [a], [a.like(y)], ([g]) => [g!])[0];
+}
+
+/** cond ? a : b element-wise with broadcasting over all three; cond (nonzero = true) gets no gradient. */
+export function where(cond: Tensor, a0: Operand, b0: Operand): Tensor {
+  assertTensor("where", "cond", cond);
+  const a = asTensor("where", "a", a0);
+  const b = asTensor("where", "b", b0);
+  const shape =
+    sameShape(cond.shape, a.shape) && sameShape(a.shape, b.shape) ? a.shape : broadcastShapes("where", cond.shape, a.shape, b.shape);
+  const c = expandTo(cond.data, cond.shape, shape);
+  const av = expandTo(a.data, a.shape, shape);
+  const bv = expandTo(b.data, b.shape, shape);
+  const y = new Float32Array(c.length);
+  for (let i = 0; i < y.length; i++) y[i] = c[i]! !== 0 ? av[i]! : bv[i]!;
+  return record("where", [a, b], [new Tensor(y, shape)], ([g]) => {
+    let ga: Float32Array | null = null;
+    let gb: Float32Array | null = null;
+    if (a.requiresGrad) {
+      const t = new Float32Array(y.length);
+      for (let i = 0; i < t.length; i++) t[i] = c[i]! !== 0 ? g![i]! : 0;
+      ga = sumToShape(t, shape, a.shape);
+    }
+    if (b.requiresGrad) {
+      const t = new Float32Array(y.length);
+      for (let i = 0; i < t.length; i++) t[i] = c[i]! !== 0 ? 0 : g![i]!;
+      gb = sumToShape(t, shape, b.shape);
+    }
+    return [ga, gb];
+  })[0];
+}

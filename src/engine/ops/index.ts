@@ -1,0 +1,12 @@
+export { add, sub, mul, div, neg, exp, log, sqrt, pow, abs, relu, sigmoid, tanh, clamp, floorSte, where, maximum, minimum } from "./elementwise.js";
+export { broadcastShapes } from "./broadcast.js";
+export { sum, mean, max, argmax, type Axes } from "./reduce.js";
+export { transpose, permute, concat, stack, repeatTime } from "./shape.js";
+export { matmul, linear } from "./linalg.js";
+export { conv2d, type Conv2dOptions } from "./conv.js";
+export { avgPool2d, maxPool2d, adaptiveAvgPool2d } from "./pool.js";
+export { batchNorm, type BatchNormOptions } from "./norm.js";
+export { dropout } from "./dropout.js";
+export { softmax, logSoftmax } from "./softmax.js";
+export { crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction } from "./loss.js";
+export { topk } from "./topk.js";

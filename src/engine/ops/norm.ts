@@ -1,0 +1,123 @@
+/** Batch normalisation over x[N, C, ...] (statistics per channel over N and the trailing dims). */
+import { record } from "../autograd.js";
+import { getBackend } from "../backends.js";
+import { ShapeError, fmtShape } from "../errors.js";
+import { Tensor, assertTensor, shapeSize } from "../tensor.js";
+
+export interface BatchNormOptions {
+  /** Batch statistics (and running-stat update) when true; running statistics when false. Default false, as PyTorch's functional form. */
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+function checkVec(name: string, t: Tensor | null | undefined, C: number, x: Tensor): Tensor | null {
+  if (t === null || t === undefined) return null;
+  assertTensor("batchNorm", name, t);
+  if (t.ndim !== 1 || t.shape[0] !== C) {
+    throw new ShapeError("batchNorm", `${name} ${fmtShape(t.shape)} must be [${C}] for input ${fmtShape(x.shape)}`);
+  }
+  return t;
+}
+
+/**
+ * training: y = (x - mean_B) / sqrt(var_B + eps) * gamma + beta with biased batch variance, and running stats
+ * updated in place: r = (1 - momentum) r + momentum * stat (unbiased variance), like PyTorch.
+ * eval: the same with the running statistics (batch statistics when none are given).
+ */
+export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, runningMean: Tensor | null,
+                          runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
+  const op = "batchNorm";
+  assertTensor(op, "x", x);
+  if (x.ndim < 2) throw new ShapeError(op, `input must be [N, C, ...], got ${fmtShape(x.shape)}`);
+  const N = x.shape[0]!;
+  const C = x.shape[1]!;
+  const S = shapeSize(x.shape.slice(2));
+  const ga = checkVec("gamma", gamma, C, x);
+  const be = checkVec("beta", beta, C, x);
+  const rm = checkVec("runningMean", runningMean, C, x);
+  const rv = checkVec("runningVar", runningVar, C, x);
+  const training = opts.training ?? false;
+  const momentum = opts.momentum ?? 0.1;
+  const eps = opts.eps ?? 1e-5;
+  if (typeof training !== "boolean") throw new ShapeError(op, `training must be a boolean (input ${fmtShape(x.shape)})`);
+  if (typeof momentum !== "number" || !(momentum >= 0 && momentum <= 1)) throw new ShapeError(op, `momentum must be in [0, 1], got ${String(momentum)}`);
+  if (typeof eps !== "number" || !(eps > 0)) throw new ShapeError(op, `eps must be a positive number, got ${String(eps)}`);
+  if ((rm === null) !== (rv === null)) throw new ShapeError(op, "runningMean and runningVar must be given together");
+
+  const inputs = [x, ...(ga ? [ga] : []), ...(be ? [be] : [])];
+  const y = new Float32Array(x.size);
+  const backend = getBackend();
+
+  if (training || rm === null || rv === null) {
+    const cnt = N * S;
+    if (cnt <= 1) throw new ShapeError(op, `needs more than one value per channel in training, got input ${fmtShape(x.shape)}`);
+    const mean = new Float32Array(C);
+    const invStd = new Float32Array(C);
+    backend.batchNormTrainForward(x.data, N, C, S, ga ? ga.data : null, be ? be.data : null, eps, y, mean, invStd);
+    if (training && rm && rv) {
+      const corr = cnt / (cnt - 1);
+      const m = rm.data;
+      const v = rv.data;
+      for (let c = 0; c < C; c++) {
+        const is = invStd[c]!;
+        const varB = 1 / (is * is) - eps;
+        m[c] = (1 - momentum) * m[c]! + momentum * mean[c]!;
+        v[c] = (1 - momentum) * v[c]! + momentum * Math.max(varB, 0) * corr;
+      }
+    }
+    return record(op, inputs, [x.like(y)], ([g]) => {
+      const dx = new Float32Array(x.size);
+      const dgamma = ga && ga.requiresGrad ? new Float32Array(C) : null;
+      const dbeta = be && be.requiresGrad ? new Float32Array(C) : null;
+      getBackend().batchNormBackward(x.data, g!, N, C, S, ga ? ga.data : null, mean, invStd, dx, dgamma, dbeta);
+      const res: (Float32Array | null)[] = [x.requiresGrad ? dx : null];
+      if (ga) res.push(dgamma);
+      if (be) res.push(dbeta);
+      return res;
+    })[0];
+  }
+
+  // eval: a per-channel affine map with precomputed scale and shift
+  const scale = new Float32Array(C);
+  const shift = new Float32Array(C);
+  const inv = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    inv[c] = 1 / Math.sqrt(rv.data[c]! + eps);
+    scale[c] = (ga ? ga.data[c]! : 1) * inv[c]!;
+    shift[c] = (be ? be.data[c]! : 0) - rm.data[c]! * scale[c]!;
+  }
+  const mu = new Float32Array(rm.data); // snapshot: the running stats may change before backward
+  backend.channelAffine(x.data, N, C, S, scale, shift, y);
+  return record(op, inputs, [x.like(y)], ([g]) => {
+    const gd = g!;
+    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const wantG = ga !== null && ga.requiresGrad;
+    const wantB = be !== null && be.requiresGrad;
+    const dgamma = wantG ? new Float32Array(C) : null;
+    const dbeta = wantB ? new Float32Array(C) : null;
+    for (let c = 0; c < C; c++) {
+      const sc = scale[c]!;
+      const m = mu[c]!;
+      let sg = 0;
+      let sgx = 0;
+      for (let n = 0; n < N; n++) {
+        const base = (n * C + c) * S;
+        if (dx) for (let i = 0; i < S; i++) dx[base + i] = gd[base + i]! * sc;
+        if (wantG || wantB) {
+          for (let i = 0; i < S; i++) {
+            const gi = gd[base + i]!;
+            sg += gi;
+            sgx += gi * (x.data[base + i]! - m);
+          }
+        }
+      }
+      if (dgamma) dgamma[c] = sgx * inv[c]!;
+      if (dbeta) dbeta[c] = sg;
+    }
+    const res: (Float32Array | null)[] = [dx];
+    if (ga) res.push(dgamma);
+    if (be) res.push(dbeta);
+    return res;
+  })[0];
+}
