@@ -1,0 +1,123 @@
+/**
+ * Neuron dynamics as pure functions over explicit state (Norse style). The modules in neuron.ts only keep the
+ * state between calls and choose the path.
+ *
+ * Recurrence (spec §5.3 IF, §6.1 LIF), for each step:  H = V + X;  S = 1[H − θ > 0];
+ *   U = hard ? H·(1 − S) : H − θ·S;   V' = τ·U;   output = scale·S  (scale = θ for converted IF, 1 for LIF)
+ *
+ * Two implementations of the same thing:
+ *  - neuronMultiStep: all T steps as ONE autograd node whose forward/backward (BPTT with the surrogate) are
+ *    the backend's fused kernels. This is the training path.
+ *  - neuronStep: one step. Under autograd it is composed of ordinary ops (so it is also the independent
+ *    reference the fused op is tested against); without autograd it is a single in-place loop (the
+ *    single-step inference path used by cutoff).
+ */
+import { Tensor } from "../engine/tensor.js";
+import { record, needsGrad } from "../engine/autograd.js";
+import { getBackend } from "../engine/backends.js";
+import type { NeuronParams } from "../engine/backend.js";
+import { ShapeError, fmtShape } from "../engine/errors.js";
+import { add, mul, sub } from "../engine/index.js";
+import { spikeFn, type Surrogate } from "./surrogate.js";
+
+export interface NeuronDynamics {
+  theta: number;
+  /** Multiplicative decay after the reset: LIF 0.5, IF 1. */
+  tau: number;
+  hardReset: boolean;
+  /** Membrane before the first input: LIF 0, converted IF θ/2. */
+  v0: number;
+  surrogate: Surrogate;
+  /** Spikes are emitted as outputScale·S (θ for converted IF so the next layer sees the ANN's scale). */
+  outputScale: number;
+}
+
+export interface MultiStepResult {
+  /** outputScale·S, same shape as the input. */
+  output: Tensor;
+  /** Post-reset, pre-leak membrane U, same shape as the input (RCS-SNN reads it with gradient). */
+  membrane: Tensor;
+  /** The raw 0/1 spikes (no autograd link; monitors read these). */
+  spikes01: Float32Array;
+}
+
+/** x holds T time-major steps ([T, ...] or the folded [T·B, ...]); one fused op over all of them. */
+export function neuronMultiStep(x: Tensor, T: number, d: NeuronDynamics): MultiStepResult {
+  if (!Number.isInteger(T) || T < 1 || x.size % T !== 0) {
+    throw new ShapeError("neuronMultiStep", `input ${fmtShape(x.shape)} cannot be split into T=${T} time-major steps`);
+  }
+  const M = x.size / T;
+  const p: NeuronParams = {
+    T, M, theta: d.theta, tau: d.tau, hardReset: d.hardReset, v0: d.v0,
+    surrogate: d.surrogate.id, surrogateParam: d.surrogate.param,
+  };
+  const n = x.size;
+  const s = new Float32Array(n);
+  const u = new Float32Array(n);
+  const h = new Float32Array(n);
+  const be = getBackend();
+  be.neuronForward(x.data, s, u, h, p);
+  const scale = d.outputScale;
+  let outData = s;
+  if (scale !== 1) {
+    outData = new Float32Array(n);
+    for (let i = 0; i < n; i++) outData[i] = s[i]! * scale;
+  }
+  const output = x.like(outData);
+  const membrane = x.like(u);
+  record("neuronMultiStep", [x], [output, membrane], ([gOut, gU]) => {
+    let gS = gOut ?? null;
+    if (gS && scale !== 1) {
+      const g = new Float32Array(n);
+      for (let i = 0; i < n; i++) g[i] = gS[i]! * scale;
+      gS = g;
+    }
+    const dx = new Float32Array(n);
+    getBackend().neuronBackward(gS, gU ?? null, h, s, dx, p);
+    return [dx];
+  });
+  return { output, membrane, spikes01: s };
+}
+
+export interface StepResult {
+  output: Tensor;
+  membrane: Tensor;
+  /** Membrane carried to the next step (τ·U). */
+  v: Tensor;
+  spikes01: Float32Array;
+}
+
+/** One step from state v (null: the initial membrane v0). */
+export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics): StepResult {
+  if (v && v.size !== x.size) {
+    throw new ShapeError("neuronStep", `input ${fmtShape(x.shape)} does not match the neuron state ${fmtShape(v.shape)} (did the batch change without resetState/selectSamples?)`);
+  }
+  if (needsGrad(v ? [x, v] : [x])) {
+    const v0 = v ?? Tensor.full(x.shape, d.v0);
+    const H = add(v0.reshape(x.shape), x);
+    const S = spikeFn(sub(H, d.theta), d.surrogate);
+    const U = d.hardReset ? mul(H, sub(1, S)) : sub(H, mul(S, d.theta));
+    const vNext = mul(U, d.tau);
+    const output = d.outputScale === 1 ? S : mul(S, d.outputScale);
+    return { output, membrane: U, v: vNext, spikes01: S.data };
+  }
+  const n = x.size;
+  const xd = x.data;
+  const vd = v ? v.data : null;
+  const out = new Float32Array(n);
+  const s = new Float32Array(n);
+  const u = new Float32Array(n);
+  const vn = new Float32Array(n);
+  const { theta, tau, hardReset, outputScale } = d;
+  for (let i = 0; i < n; i++) {
+    // float32 rounding at the same points as the fused kernels, so both modes agree bit for bit
+    const hv = Math.fround((vd ? vd[i]! : d.v0) + xd[i]!);
+    const sp = hv - theta > 0 ? 1 : 0;
+    const uv = hardReset ? (sp ? 0 : hv) : Math.fround(hv - theta * sp);
+    s[i] = sp;
+    u[i] = uv;
+    vn[i] = tau * uv;
+    out[i] = sp * outputScale;
+  }
+  return { output: x.like(out), membrane: x.like(u), v: x.like(vn), spikes01: s };
+}

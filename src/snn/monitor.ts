@@ -1,0 +1,163 @@
+/**
+ * Spike and synaptic-operation (SOP) monitors, one per spiking layer (spec §11, recommended definitions):
+ *   spikes(l, t, n) = Σ_i s_{l,i}(t)           (0/1 spikes, not θ-weighted)
+ *   SOP(l, t, n)    = Σ_i s_{l,i}(t) · fanout(l, i)
+ * fanout(l, i) is the exact number of synapses of the next conv/linear layer(s) reached by neuron i, border
+ * effects included (computed from the layer geometry by fanout.ts), so SOP under a cutoff t* is simply the
+ * sum of the per-step values up to t*.
+ *
+ * Rows are original sample indices within the current sequence: in single-step mode with samples leaving the
+ * batch, a finished sample stops accruing counts, so the record holds exactly the work done.
+ */
+
+export interface LayerGeometry {
+  /** Dotted module path of the spiking layer. */
+  name: string;
+  /** Neurons per sample (C·H·W or F). */
+  neurons: number;
+  /** Output shape per sample. */
+  shape: number[];
+  /** Synapses reached by each neuron's spike (length = neurons), or null when unknown. */
+  fanout: Float32Array | null;
+  /** Σ_i fanout(i): SOPs per sample per step if every neuron fired. */
+  fanoutTotal: number;
+}
+
+/** Counts for one layer over all recorded sequences: [T, N] time-major. */
+export interface LayerSpikeRecord extends LayerGeometry {
+  T: number;
+  N: number;
+  spikes: Float32Array;
+  sops: Float32Array;
+}
+
+/** What the cost accounting reads: per layer, per step, per sample. */
+export interface SpikeRecord {
+  T: number;
+  N: number;
+  layers: LayerSpikeRecord[];
+  /** MACs per sample per step of the first layer on the analog input (not a spike-driven layer). */
+  inputMacs: number;
+  /** Σ over layers, [T, N]. */
+  totalSpikes: Float32Array;
+  totalSops: Float32Array;
+}
+
+interface Sequence {
+  steps: { spikes: Float64Array; sops: Float64Array }[];
+  /** Current batch row → original row of this sequence. */
+  rows: Int32Array;
+  n: number;
+}
+
+export class SpikeMonitor {
+  enabled = false;
+  private seqs: Sequence[] = [];
+  private current: Sequence | null = null;
+
+  constructor(public geometry: LayerGeometry) {}
+
+  /** Multi-step call: s01 is [T, B, neurons] for a complete new sequence. */
+  recordSequence(s01: Float32Array, T: number, B: number): void {
+    if (!this.enabled) return;
+    this.endSequence();
+    this.current = { steps: [], rows: identity(B), n: B };
+    for (let t = 0; t < T; t++) this.addStep(s01.subarray(t * B * this.geometry.neurons, (t + 1) * B * this.geometry.neurons), B);
+    this.endSequence();
+  }
+
+  /** Single-step call: s01 is [B, neurons] for the next step of the current sequence. */
+  recordStep(s01: Float32Array, B: number): void {
+    if (!this.enabled) return;
+    if (!this.current) this.current = { steps: [], rows: identity(B), n: B };
+    if (this.current.rows.length !== B) {
+      throw new Error(`SpikeMonitor(${this.geometry.name}): batch of ${B} but ${this.current.rows.length} active samples; call selectSamples when samples leave`);
+    }
+    this.addStep(s01, B);
+  }
+
+  selectSamples(rows: Int32Array): void {
+    if (!this.current) return;
+    const prev = this.current.rows;
+    this.current.rows = Int32Array.from(rows, (r) => prev[r]!);
+  }
+
+  /** Closes the current single-step sequence (resetState calls this). */
+  endSequence(): void {
+    if (this.current && this.current.steps.length) this.seqs.push(this.current);
+    this.current = null;
+  }
+
+  clear(): void {
+    this.seqs = [];
+    this.current = null;
+  }
+
+  private addStep(s01: Float32Array, B: number): void {
+    const seq = this.current!;
+    const D = this.geometry.neurons;
+    const fan = this.geometry.fanout;
+    const spikes = new Float64Array(seq.n);
+    const sops = new Float64Array(seq.n);
+    for (let b = 0; b < B; b++) {
+      let c = 0;
+      let o = 0;
+      const base = b * D;
+      if (fan) {
+        for (let i = 0; i < D; i++) {
+          const v = s01[base + i]!;
+          if (v !== 0) {
+            c += v;
+            o += v * fan[i]!;
+          }
+        }
+      } else for (let i = 0; i < D; i++) c += s01[base + i]!;
+      const row = seq.rows[b]!;
+      spikes[row] = c;
+      sops[row] = o;
+    }
+    seq.steps.push({ spikes, sops });
+  }
+
+  /** All recorded sequences concatenated over samples, padded with zeros to the longest sequence. */
+  collect(): LayerSpikeRecord {
+    this.endSequence();
+    const T = Math.max(0, ...this.seqs.map((s) => s.steps.length));
+    const N = this.seqs.reduce((a, s) => a + s.n, 0);
+    const spikes = new Float32Array(T * N);
+    const sops = new Float32Array(T * N);
+    let off = 0;
+    for (const s of this.seqs) {
+      s.steps.forEach((st, t) => {
+        for (let n = 0; n < s.n; n++) {
+          spikes[t * N + off + n] = st.spikes[n]!;
+          sops[t * N + off + n] = st.sops[n]!;
+        }
+      });
+      off += s.n;
+    }
+    return { ...this.geometry, T, N, spikes, sops };
+  }
+}
+
+function identity(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+/** Joins the per-layer records of a model (all layers must have seen the same sequences). */
+export function joinRecords(layers: LayerSpikeRecord[], inputMacs: number): SpikeRecord {
+  const T = Math.max(0, ...layers.map((l) => l.T));
+  const N = layers.length ? layers[0]!.N : 0;
+  const totalSpikes = new Float32Array(T * N);
+  const totalSops = new Float32Array(T * N);
+  for (const l of layers) {
+    if (l.N !== N) throw new Error(`spike record of ${l.name} covers ${l.N} samples, ${layers[0]!.name} covers ${N}`);
+    for (let t = 0; t < l.T; t++) {
+      for (let n = 0; n < N; n++) {
+        totalSpikes[t * N + n]! += l.spikes[t * N + n]!;
+        totalSops[t * N + n]! += l.sops[t * N + n]!;
+      }
+    }
+  }
+  return { T, N, layers, inputMacs, totalSpikes, totalSops };
+}

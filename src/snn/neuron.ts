@@ -1,0 +1,148 @@
+/**
+ * Spiking neuron layers with explicit state and a step-mode switch (spec §5.3, §5.4, §6.1).
+ *  - multi-step: the input is time-folded [T·B, ...] (T set by the model); one fused op over all steps.
+ *  - single-step: one step per call on [B, ...], the membrane is kept until resetState().
+ * Side channels (all optional, set by the model): a SpikeMonitor, the RCS collector (LIF, multi-step), and the
+ * calibration dropout applied to the layer's output (spec §3.4).
+ */
+import { Tensor } from "../engine/tensor.js";
+import { ShapeError, fmtShape } from "../engine/errors.js";
+import type { Rng } from "../engine/random.js";
+import { dropout, mul } from "../engine/index.js";
+import { neuronMultiStep, neuronStep, type NeuronDynamics } from "./functional.js";
+import { surrogate as makeSurrogate, type Surrogate, type SurrogateName } from "./surrogate.js";
+import { TemporalModule, gatherRows } from "./temporal.js";
+import type { SpikeMonitor } from "./monitor.js";
+import { rcsSnnStat, type RcsCollector } from "./rcs.js";
+
+export interface NeuronOptions {
+  theta?: number;
+  tau?: number;
+  reset?: "hard" | "soft";
+  /** Initial membrane as a fraction of θ (IF: 0.5, LIF: 0). */
+  v0Fraction?: number;
+  surrogate?: SurrogateName | "zif" | Surrogate;
+  surrogateParam?: number;
+}
+
+export abstract class BaseNeuron extends TemporalModule {
+  /** Firing threshold θ: a buffer (saved, not trained). */
+  readonly theta: Tensor;
+  tau: number;
+  hardReset: boolean;
+  v0Fraction: number;
+  surrogate: Surrogate;
+  /** Whether outputs are θ·S (converted IF) or 0/1 spikes (LIF). */
+  protected abstract readonly scaleOutput: boolean;
+
+  monitor: SpikeMonitor | null = null;
+  rcs: RcsCollector | null = null;
+  /** Name under which RCS statistics are pushed (the model sets the module path). */
+  layerName = "";
+  /** Calibration dropout on the output; applied whatever the training flag, fresh mask per call/step. */
+  outputDropout: { p: number; rng: Rng } | null = null;
+  /** Post-reset membrane of the last forward (with gradient in multi-step training). */
+  lastMembrane: Tensor | null = null;
+
+  private v: Tensor | null = null;
+  private stepIndex = 0;
+
+  constructor(opts: NeuronOptions, defaults: Required<Pick<NeuronOptions, "theta" | "tau" | "reset" | "v0Fraction">>) {
+    super();
+    const theta = opts.theta ?? defaults.theta;
+    if (!(theta > 0)) throw new Error(`${this.constructor.name}: threshold must be > 0, got ${theta}`);
+    this.theta = this.registerBuffer("theta", Tensor.from([theta], [1]));
+    this.tau = opts.tau ?? defaults.tau;
+    this.hardReset = (opts.reset ?? defaults.reset) === "hard";
+    this.v0Fraction = opts.v0Fraction ?? defaults.v0Fraction;
+    this.surrogate = makeSurrogate(opts.surrogate ?? "triangle", opts.surrogateParam);
+  }
+
+  get thresholdValue(): number {
+    return this.theta.data[0]!;
+  }
+
+  dynamics(): NeuronDynamics {
+    const theta = this.thresholdValue;
+    return {
+      theta,
+      tau: this.tau,
+      hardReset: this.hardReset,
+      v0: this.v0Fraction * theta,
+      surrogate: this.surrogate,
+      outputScale: this.scaleOutput ? theta : 1,
+    };
+  }
+
+  /** Time steps done since the last reset in single-step mode. */
+  get step(): number {
+    return this.stepIndex;
+  }
+
+  resetState(): void {
+    this.v = null;
+    this.stepIndex = 0;
+    this.lastMembrane = null;
+    this.monitor?.endSequence();
+  }
+
+  override selectSamples(rows: Int32Array): void {
+    if (this.v) {
+      const B = this.v.shape[0]!;
+      this.v = new Tensor(gatherRows(this.v.data, B, rows), [rows.length, ...this.v.shape.slice(1)]);
+    }
+    this.monitor?.selectSamples(rows);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim < 2) throw new ShapeError(this.constructor.name, `expects [N, ...], got ${fmtShape(x.shape)}`);
+    const d = this.dynamics();
+    let out: Tensor;
+    if (this.stepMode === "multi") {
+      const T = this.T;
+      if (x.shape[0]! % T !== 0) {
+        throw new ShapeError(this.constructor.name, `multi-step input ${fmtShape(x.shape)} is not time-folded over T=${T}`);
+      }
+      const r = neuronMultiStep(x, T, d);
+      out = r.output;
+      this.lastMembrane = r.membrane;
+      const B = x.shape[0]! / T;
+      this.monitor?.recordSequence(r.spikes01, T, B);
+      if (this.rcs?.enabled) {
+        // R_t uses the 0/1 spikes; dividing a θ-scaled output by θ keeps the gradient path through the op
+        const S = d.outputScale === 1 ? r.output : mul(r.output, 1 / d.outputScale);
+        const tb = [T, B, ...x.shape.slice(1)];
+        this.rcs.push(this.layerName, rcsSnnStat(S.reshape(tb), r.membrane.reshape(tb), d.theta));
+      }
+    } else {
+      const r = neuronStep(x, this.v, d);
+      this.v = r.v;
+      this.lastMembrane = r.membrane;
+      this.stepIndex++;
+      this.monitor?.recordStep(r.spikes01, x.shape[0]!);
+      out = r.output;
+    }
+    if (this.outputDropout && this.outputDropout.p > 0) out = dropout(out, this.outputDropout.p, true, this.outputDropout.rng);
+    return out;
+  }
+
+  override describe(): string {
+    return `${this.constructor.name}(θ=${+this.thresholdValue.toPrecision(6)}, τ=${this.tau}, ${this.hardReset ? "hard" : "soft"} reset, v0=${this.v0Fraction}θ, surrogate=${this.surrogate.name}(${this.surrogate.param}), ${this.stepMode}-step)`;
+  }
+}
+
+/** Integrate-and-fire for converted networks: soft reset, v0 = θ/2, no leak, outputs θ·S (spec §5.3). */
+export class IFNode extends BaseNeuron {
+  protected readonly scaleOutput = true;
+  constructor(opts: NeuronOptions = {}) {
+    super(opts, { theta: 1, tau: 1, reset: "soft", v0Fraction: 0.5 });
+  }
+}
+
+/** Leaky integrate-and-fire for direct training: hard reset, τ = 0.5 after the reset, θ = 1, v0 = 0 (spec §6.1). */
+export class LIFNode extends BaseNeuron {
+  protected readonly scaleOutput = false;
+  constructor(opts: NeuronOptions = {}) {
+    super(opts, { theta: 1, tau: 0.5, reset: "hard", v0Fraction: 0 });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Temporal effective batch norm (spec §6.4, Duan et al. 2022): statistics per channel pooled over B, T, H, W
+ * (which is exactly batch norm on the time-folded [T·B, C, H, W] tensor), then a learnable per-timestep
+ * scale p_t shared across channels: y_t = p_t·(γ·x̂_t + β).
+ * Unlike the reference (§12.11) single-step mode works in eval: step t uses the running statistics and p_t.
+ */
+import { Tensor } from "../engine/tensor.js";
+import { ShapeError, fmtShape } from "../engine/errors.js";
+import { mul } from "../engine/index.js";
+import { BatchNorm2d, type BatchNormOptions } from "../nn/batchnorm.js";
+import { Parameter } from "../nn/parameter.js";
+import { TemporalModule } from "./temporal.js";
+
+export class TEBN extends TemporalModule {
+  readonly bn: BatchNorm2d;
+  /** p_t, shape [T, 1, 1, 1, 1], init 1. */
+  readonly p: Parameter;
+  private stepIndex = 0;
+
+  constructor(readonly numFeatures: number, readonly steps: number, opts: BatchNormOptions = {}) {
+    super();
+    this.bn = this.registerModule("bn", new BatchNorm2d(numFeatures, opts));
+    this.p = this.registerParameter("p", new Parameter(Tensor.ones([steps, 1, 1, 1, 1]), { weightDecay: false }));
+    this.T = steps;
+  }
+
+  resetState(): void {
+    this.stepIndex = 0;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (this.stepMode === "single") {
+      if (this.training) throw new Error("TEBN: single-step mode needs eval mode (training statistics pool over all timesteps)");
+      const t = this.stepIndex++;
+      if (t >= this.steps) throw new Error(`TEBN: step ${t + 1} exceeds the ${this.steps} timesteps it was built for`);
+      return mul(this.bn.call(x), this.p.slice(t, t + 1).reshape([1]));
+    }
+    const T = this.T;
+    if (T !== this.steps) throw new ShapeError("TEBN", `built for T=${this.steps} but run with T=${T}`);
+    if (x.ndim !== 4 || x.shape[0]! % T !== 0) {
+      throw new ShapeError("TEBN", `expects time-folded [T·B, ${this.numFeatures}, H, W] with T=${T}, got ${fmtShape(x.shape)}`);
+    }
+    const y = this.bn.call(x);
+    const B = x.shape[0]! / T;
+    return mul(y.reshape([T, B, ...x.shape.slice(1)]), this.p).reshape(x.shape);
+  }
+
+  override describe(): string {
+    return `TEBN(${this.numFeatures}, T=${this.steps})`;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Time handling. Inside a network every tensor is time-folded [T·B, ...] (row t·B + b, spec §1), so stateless
+ * layers (conv, BN, pooling, linear) run once over all steps. Only modules with memory across time (neurons,
+ * TEBN) need T; the model sets it on them before each multi-step forward.
+ */
+import type { Tensor } from "../engine/tensor.js";
+import { ShapeError, fmtShape } from "../engine/errors.js";
+import { Module } from "../nn/module.js";
+
+export type StepMode = "multi" | "single";
+
+export abstract class TemporalModule extends Module {
+  /** Number of time-major steps folded into the batch axis in multi-step mode. */
+  T = 1;
+  stepMode: StepMode = "multi";
+
+  setTimeSteps(T: number): void {
+    if (!Number.isInteger(T) || T < 1) throw new Error(`${this.constructor.name}: T must be a positive integer, got ${T}`);
+    this.T = T;
+  }
+  setStepMode(mode: StepMode): void {
+    if (mode !== "multi" && mode !== "single") throw new Error(`step mode must be "multi" or "single", got ${String(mode)}`);
+    this.stepMode = mode;
+    this.resetState();
+  }
+  /** Forgets the state kept between single-step calls (start of a new sample sequence). */
+  abstract resetState(): void;
+  /**
+   * Keeps only the state rows of the given samples (0-based rows of the current batch), in that order,
+   * so anytime inference can drop finished samples from the batch between steps.
+   */
+  selectSamples(_rows: Int32Array): void {}
+}
+
+/** [T, B, ...] → [T·B, ...] (a view). */
+export function foldTime(x: Tensor): Tensor {
+  if (x.ndim < 2) throw new ShapeError("foldTime", `expects [T, B, ...], got ${fmtShape(x.shape)}`);
+  return x.reshape([x.shape[0]! * x.shape[1]!, ...x.shape.slice(2)]);
+}
+
+/** [T·B, ...] → [T, B, ...] (a view). */
+export function unfoldTime(x: Tensor, T: number): Tensor {
+  if (x.ndim < 1 || x.shape[0]! % T !== 0) {
+    throw new ShapeError("unfoldTime", `leading axis of ${fmtShape(x.shape)} is not a multiple of T=${T}`);
+  }
+  return x.reshape([T, x.shape[0]! / T, ...x.shape.slice(1)]);
+}
+
+/** Gathers rows of a [B, ...] state buffer. */
+export function gatherRows(data: Float32Array, B: number, rows: Int32Array): Float32Array {
+  const inner = data.length / B;
+  const out = new Float32Array(rows.length * inner);
+  for (let r = 0; r < rows.length; r++) {
+    const src = rows[r]!;
+    if (src < 0 || src >= B) throw new RangeError(`selectSamples: row ${src} is outside the batch of ${B}`);
+    out.set(data.subarray(src * inner, (src + 1) * inner), r * inner);
+  }
+  return out;
+}
