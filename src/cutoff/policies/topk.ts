@@ -1,0 +1,184 @@
+/**
+ * The paper's Top-K gap cutoff (spec §3.1–§3.3, SC `TopKCutoff`).
+ *
+ * gap(t) = Top1(Y(t)) − Topk(Y(t)) of the summed output (k = 2 by default), in float32.
+ * Calibration, "grid" mode (reference-exact):
+ *   stable[t, n] = sample n correct at every step ≥ t (no forcing);
+ *   G = max gap over all t and n (float32); step = fl32(G / M); β_m = fl32(m · step), m = 0..M−1 (M = 100);
+ *   conf[m, t] = fl32(#(gap > β_m ∧ stable) / #(gap > β_m)) (0/0 = NaN, never confident);
+ *   conf[M−1, :] = 1; β(t) = β_{first m with conf[m, t] ≥ fl32(1 − ε)}.
+ * "exact" mode: the candidates at step t are 0 and every observed calibration gap at t (the only places
+ *   where the selected set changes); β(t) = the smallest candidate whose non-empty selection has
+ *   confidence ≥ 1 − ε (compared exactly, in float64); if none, β(t) = G (nothing seen in calibration passes).
+ * Inference: stop at the first t with gap(t) > β(t) (strict), at T when it never fires.
+ */
+import type { CutoffOutputs, StopTimes } from "../types.js";
+import { CutoffArgumentError, checkEpsilon } from "../errors.js";
+import { firstFiring, gapOfRow, gapTable, memo, stableCorrectTable } from "../features.js";
+import type { CalibrateOptions, CutoffPolicy, PolicyStateBase } from "./types.js";
+
+export interface TopKState extends PolicyStateBase {
+  readonly policy: "topk";
+  readonly epsilon: number;
+  /** Gap between the 1st and k-th largest output. */
+  readonly k: number;
+  readonly mode: "grid" | "exact";
+  /** Grid size M (grid mode). */
+  readonly bins: number;
+  /** Largest calibration gap G over all t and n. */
+  readonly max_gap: number;
+  /** β(t), t = 1..T. */
+  readonly beta: number[];
+  /** Calibration confidence at the chosen β(t) (null when the forced last bin / fallback was used with no selection). */
+  readonly confidence: (number | null)[];
+  /** Number of calibration samples with gap > β(t). */
+  readonly selected: number[];
+  /** Whether β(t) came from the forced last bin (grid) or the fallback G (exact). */
+  readonly fallback: boolean[];
+}
+
+/** Per-(calibration, k) sorted gaps: for each t the ascending gaps and, aligned, suffix counts of stable samples. */
+interface SortedGaps {
+  T: number;
+  N: number;
+  G: number;
+  /** [T][N] ascending gaps */
+  gaps: Float32Array[];
+  /** [T][N+1] stableAbove[t][i] = #stable among gaps[t][i..N-1] */
+  stableFrom: Int32Array[];
+}
+
+function sortedGaps(cal: CutoffOutputs, k: number): SortedGaps {
+  return memo(cal, `topk-sorted-${k}`, () => {
+    const { T, N } = cal;
+    const g = gapTable(cal, k);
+    const st = stableCorrectTable(cal);
+    let G = -Infinity;
+    for (let i = 0; i < g.length; i++) if (g[i] > G) G = g[i];
+    const gaps: Float32Array[] = [], stableFrom: Int32Array[] = [];
+    const idx = new Int32Array(N);
+    for (let t = 0; t < T; t++) {
+      const gt = g.subarray(t * N, (t + 1) * N);
+      for (let i = 0; i < N; i++) idx[i] = i;
+      const order = Array.from(idx).sort((a, b) => gt[a] - gt[b]);
+      const sg = new Float32Array(N), sf = new Int32Array(N + 1);
+      for (let i = 0; i < N; i++) sg[i] = gt[order[i]];
+      for (let i = N - 1; i >= 0; i--) sf[i] = sf[i + 1] + st[t * N + order[i]];
+      gaps.push(sg); stableFrom.push(sf);
+    }
+    return { T, N, G, gaps, stableFrom };
+  });
+}
+
+/** Index of the first element > beta in an ascending array (so N − index = #(gap > beta)). */
+function upperBound(a: Float32Array, beta: number): number {
+  let lo = 0, hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] > beta) hi = mid; else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Grid calibration table: conf[m, t] and counts, cached per (calibration, k, bins). */
+export interface TopKGridTable {
+  bins: number;
+  T: number;
+  /** β_m, m = 0..M−1 (float32 values). */
+  grid: number[];
+  /** conf[m][t] as in the reference (NaN for empty selections, last row forced to 1). */
+  conf: Float32Array[];
+  /** (#selected ∧ stable, #selected) per [m][t]. */
+  stableSelected: Int32Array[];
+  selected: Int32Array[];
+  G: number;
+}
+
+export function topkGridTable(cal: CutoffOutputs, k = 2, bins = 100): TopKGridTable {
+  return memo(cal, `topk-grid-${k}-${bins}`, () => {
+    const sg = sortedGaps(cal, k);
+    const { T, N, G } = sg;
+    const step = Math.fround(G / bins);
+    const grid: number[] = [], conf: Float32Array[] = [], ss: Int32Array[] = [], sel: Int32Array[] = [];
+    for (let m = 0; m < bins; m++) {
+      const beta = Math.fround(m * step);
+      grid.push(beta);
+      const c = new Float32Array(T), a = new Int32Array(T), b = new Int32Array(T);
+      for (let t = 0; t < T; t++) {
+        const i = upperBound(sg.gaps[t], beta);
+        b[t] = N - i;
+        a[t] = sg.stableFrom[t][i];
+        c[t] = m === bins - 1 ? 1 : a[t] / b[t]; // 0/0 = NaN; Float32Array store = fl32 division
+      }
+      conf.push(c); ss.push(a); sel.push(b);
+    }
+    return { bins, T, grid, conf, stableSelected: ss, selected: sel, G };
+  });
+}
+
+function calibrateGrid(cal: CutoffOutputs, epsilon: number, k: number, bins: number): TopKState {
+  const tab = topkGridTable(cal, k, bins);
+  const sigma = Math.fround(1 - epsilon);
+  const beta: number[] = [], confidence: (number | null)[] = [], selected: number[] = [], fallback: boolean[] = [];
+  for (let t = 0; t < tab.T; t++) {
+    let m = 0;
+    while (!(tab.conf[m][t] >= sigma)) m++; // terminates: last row is 1
+    beta.push(tab.grid[m]);
+    const s = tab.selected[m][t];
+    selected.push(s);
+    confidence.push(s > 0 ? tab.stableSelected[m][t] / s : null);
+    fallback.push(m === bins - 1);
+  }
+  return { schema: "spikecut.cutoff-state/v1", policy: "topk", epsilon, k, mode: "grid", bins, max_gap: tab.G, beta, confidence, selected, fallback };
+}
+
+function calibrateExact(cal: CutoffOutputs, epsilon: number, k: number): TopKState {
+  const sg = sortedGaps(cal, k);
+  const { T, N, G } = sg;
+  const need = 1 - epsilon;
+  const beta: number[] = [], confidence: (number | null)[] = [], selected: number[] = [], fallback: boolean[] = [];
+  for (let t = 0; t < T; t++) {
+    const gs = sg.gaps[t], sf = sg.stableFrom[t];
+    let chosen = -1, cb = 0, cc = 0;
+    // candidate β = 0, then each distinct observed gap ascending
+    let i = upperBound(gs, 0);
+    let candidate = 0;
+    for (;;) {
+      const nSel = N - i;
+      if (nSel === 0) break;
+      const a = sf[i];
+      if (a / nSel >= need) { chosen = candidate; cb = nSel; cc = a / nSel; break; }
+      candidate = gs[i];
+      i = upperBound(gs, candidate);
+    }
+    if (chosen < 0) { beta.push(G); selected.push(0); confidence.push(null); fallback.push(true); }
+    else { beta.push(chosen); selected.push(cb); confidence.push(cc); fallback.push(false); }
+  }
+  return { schema: "spikecut.cutoff-state/v1", policy: "topk", epsilon, k, mode: "exact", bins: 0, max_gap: G, beta, confidence, selected, fallback };
+}
+
+export const topkPolicy: CutoffPolicy<TopKState> = {
+  name: "topk",
+  requiresCalibration: true,
+  calibrate(cal: CutoffOutputs | null, epsilon: number, options: CalibrateOptions = {}): TopKState {
+    checkEpsilon(epsilon);
+    if (!cal) throw new CutoffArgumentError("topk: calibration outputs are required");
+    const k = options.k ?? 2;
+    if (!Number.isInteger(k) || k < 2 || k > cal.K) throw new CutoffArgumentError(`topk: k must be an integer in [2, ${cal.K}], got ${k}`);
+    const mode = options.mode ?? "grid";
+    if (mode === "exact") return calibrateExact(cal, epsilon, k);
+    if (mode !== "grid") throw new CutoffArgumentError(`topk: mode must be "grid" or "exact", got ${String(mode)}`);
+    const bins = options.bins ?? 100;
+    if (!Number.isInteger(bins) || bins < 1) throw new CutoffArgumentError(`topk: bins must be a positive integer, got ${bins}`);
+    return calibrateGrid(cal, epsilon, k, bins);
+  },
+  fires(state, y, t) {
+    return gapOfRow(y, state.k) > state.beta[t];
+  },
+  decide(state, out): StopTimes {
+    if (state.beta.length !== out.T) throw new CutoffArgumentError(`topk: state calibrated for T=${state.beta.length}, outputs have T=${out.T}`);
+    const g = gapTable(out, state.k);
+    const N = out.N, beta = state.beta;
+    return firstFiring(out.T, N, (t, n) => g[t * N + n] > beta[t]);
+  },
+};
