@@ -124,8 +124,10 @@ function littleEndianHost(): boolean {
 }
 
 function makeArray(dtype: Dtype, bytes: Uint8Array): TypedArray {
-  // copy into a fresh, aligned buffer
-  const buf = bytes.slice().buffer;
+  // copy into a fresh, aligned buffer (Buffer#slice would share the pool, so copy explicitly)
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  const buf = copy.buffer;
   switch (dtype) {
     case "F64": return new Float64Array(buf);
     case "F32": return new Float32Array(buf);
