@@ -1,4 +1,8 @@
-// npm run build: the CLI entry must be executable for `npm link` / bin shims on a fresh clone.
+#!/usr/bin/env node
+// Makes the compiled CLI entry executable (tsc does not keep the mode); silent when it was not built.
 import { chmodSync, existsSync } from "node:fs";
-const bin = new URL("../dist/src/cli/main.js", import.meta.url);
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const bin = join(resolve(dirname(fileURLToPath(import.meta.url)), ".."), "dist", "cli", "main.js");
 if (existsSync(bin)) chmodSync(bin, 0o755);

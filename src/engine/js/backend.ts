@@ -379,9 +379,12 @@ export function surrogateGrad(id: number, param: number, u: number): number {
 }
 
 function neuronForward(x: Float32Array, s: Float32Array, u: Float32Array, h: Float32Array, p: NeuronParams): void {
-  const { T, M, theta, tau, hardReset, v0 } = p;
+  const { T, M, hardReset } = p;
+  // Parameters rounded to float32 so the recurrence is bit-identical to the native float kernel.
+  const theta = Math.fround(p.theta);
+  const tau = Math.fround(p.tau);
   for (let i = 0; i < M; i++) {
-    let v = v0;
+    let v = Math.fround(p.v0);
     for (let t = 0; t < T; t++) {
       const j = t * M + i;
       // Math.fround keeps the recurrence in float32 like the native kernel.

@@ -1,0 +1,61 @@
+// Shared declarations between the N-API bindings (addon.cc) and the compute files.
+#pragma once
+#include <cstdint>
+#include <cstddef>
+
+namespace spikecut {
+
+struct ConvP {
+  int64_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow;
+};
+
+struct PoolP {
+  int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+  bool countIncludePad;
+};
+
+struct NeuronP {
+  int64_t T, M;
+  float theta, tau, v0, sgParam;
+  bool hard;
+  int sg;
+};
+
+// Dense kernels: dense_dnnl.cc (oneDNN) or dense_fallback.cc (own kernels); exactly one is linked.
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta, float* C);
+void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
+void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx);
+void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db);
+const char* denseLibrary();  // "oneDNN 2.6.3" or "fallback kernels"
+bool denseIsDnnl();
+
+// Own loops (kernels.cc).
+void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am);
+void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* dx);
+void avgPoolForward(const PoolP& p, const float* x, float* y);
+void avgPoolBackward(const PoolP& p, const float* dy, float* dx);
+void bnTrainForward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
+                    float* y, float* mean, float* invStd);
+void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma, const float* mean,
+                const float* invStd, float* dx, float* dgamma, float* dbeta);
+void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y);
+void neuronForward(const NeuronP& p, const float* x, float* s, float* u, float* h);
+void neuronBackward(const NeuronP& p, const float* gS, const float* gU, const float* h, const float* s, float* dx);
+void add(const float* a, const float* b, float* o, int64_t n);
+void mul(const float* a, const float* b, float* o, int64_t n);
+void axpby(const float* a, float alpha, const float* b, float beta, float* o, int64_t n);
+void relu(const float* a, float* o, int64_t n);
+void reluBackward(const float* a, const float* g, float* o, int64_t n);
+double sum(const float* a, int64_t n);
+void sgdStep(float* p, const float* g, float* buf, int64_t n, float lr, float momentum, float wd, bool nesterov, bool first);
+void adamStep(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float wd,
+              double step, bool decoupled);
+
+// Machine (measure.cc).
+const char* isaName();  // best ISA the CPU supports: avx512_core / avx2 / sse41 / baseline
+int threads();
+void initThreads();
+double measurePeakGflops();
+double measureBandwidth();
+
+}  // namespace spikecut

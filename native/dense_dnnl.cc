@@ -1,0 +1,245 @@
+// Dense kernels on oneDNN: sgemm, and convolution primitives with oneDNN's blocked layouts (nChw16c) inside
+// each call. The JS tensors are plain NCHW, so each call reorders NCHW -> blocked on the way in and back on the
+// way out where the primitive chose a blocked layout (it keeps plain nchw for 1-channel inputs). Primitives,
+// reorders, blocked buffers and scratchpads are cached per shape so the hot path allocates nothing.
+#include <dnnl.hpp>
+#include <map>
+#include <memory>
+#include <tuple>
+#include "common.h"
+
+namespace spikecut {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& eng() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+dnnl::stream& strm() {
+  static dnnl::stream s(eng());
+  return s;
+}
+
+// One tensor argument of a primitive: the user's NCHW buffer and, when the primitive wants another layout,
+// a cached buffer in that layout plus the reorder between the two.
+struct Port {
+  memory user, prim;
+  dnnl::reorder re;
+  bool needsReorder = false;
+  void init(const memory::desc& userMd, const memory::desc& primMd, bool input) {
+    user = memory(userMd, eng(), DNNL_MEMORY_NONE);
+    needsReorder = userMd != primMd;
+    if (needsReorder) {
+      prim = memory(primMd, eng());
+      re = input ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
+    } else {
+      prim = user;
+    }
+  }
+  // Input: bind the JS pointer and bring the data into the primitive's layout.
+  memory& in(const float* p) {
+    user.set_data_handle(const_cast<float*>(p));
+    if (needsReorder) re.execute(strm(), user, prim);
+    return prim;
+  }
+  // Output: the primitive writes `prim`; finish() moves it to the JS buffer.
+  memory& out(float* p) {
+    user.set_data_handle(p);
+    return prim;
+  }
+  void finish() {
+    if (needsReorder) re.execute(strm(), prim, user);
+  }
+};
+
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int>;
+Key keyOf(const ConvP& p, int flag) {
+  return Key{p.n, p.c, p.h, p.w, p.k, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.groups, flag};
+}
+
+struct Geometry {
+  memory::dims src, wei, dst, bias, strides, padL, padR;
+  memory::desc srcUser, weiUser, dstUser, biasMd;
+  memory::desc srcAny, weiAny, dstAny;
+  explicit Geometry(const ConvP& p) {
+    src = {p.n, p.c, p.h, p.w};
+    dst = {p.n, p.k, p.oh, p.ow};
+    bias = {p.k};
+    const bool g = p.groups > 1;
+    wei = g ? memory::dims{p.groups, p.k / p.groups, p.c / p.groups, p.kh, p.kw} : memory::dims{p.k, p.c, p.kh, p.kw};
+    strides = {p.sh, p.sw};
+    padL = {p.ph, p.pw};
+    // Right padding that reproduces PyTorch's floor output size (never negative; oneDNN floors the same way).
+    padR = {std::max<int64_t>(0, (p.oh - 1) * p.sh + p.kh - p.h - p.ph),
+            std::max<int64_t>(0, (p.ow - 1) * p.sw + p.kw - p.w - p.pw)};
+    srcUser = memory::desc(src, dt::f32, tag::nchw);
+    dstUser = memory::desc(dst, dt::f32, tag::nchw);
+    weiUser = memory::desc(wei, dt::f32, g ? tag::goihw : tag::oihw);
+    biasMd = memory::desc(bias, dt::f32, tag::x);
+    srcAny = memory::desc(src, dt::f32, tag::any);
+    dstAny = memory::desc(dst, dt::f32, tag::any);
+    weiAny = memory::desc(wei, dt::f32, tag::any);
+  }
+};
+
+dnnl::primitive_attr userScratchpad() {
+  dnnl::primitive_attr a;
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
+dnnl::convolution_forward::primitive_desc fwdPd(const Geometry& g, bool bias) {
+  auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                  g.srcAny, g.weiAny, g.biasMd, g.dstAny, g.strides, g.padL, g.padR)
+                : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                  g.srcAny, g.weiAny, g.dstAny, g.strides, g.padL, g.padR);
+  return dnnl::convolution_forward::primitive_desc(d, userScratchpad(), eng());
+}
+
+struct FwdEntry {
+  dnnl::convolution_forward prim;
+  Port src, wei, dst;
+  memory bias, scratch;
+  bool hasBias;
+};
+struct BwdDataEntry {
+  dnnl::convolution_backward_data prim;
+  Port dy, wei, dx;
+  memory scratch;
+};
+struct BwdWeiEntry {
+  dnnl::convolution_backward_weights prim;
+  Port src, dy, dw;
+  memory db, scratch;
+  bool hasBias;
+};
+
+std::map<Key, std::unique_ptr<FwdEntry>> fwdCache;
+std::map<Key, std::unique_ptr<BwdDataEntry>> bdCache;
+std::map<Key, std::unique_ptr<BwdWeiEntry>> bwCache;
+
+FwdEntry& fwdEntry(const ConvP& p, bool bias) {
+  auto& slot = fwdCache[keyOf(p, bias)];
+  if (!slot) {
+    Geometry g(p);
+    auto pd = fwdPd(g, bias);
+    auto e = std::make_unique<FwdEntry>();
+    e->prim = dnnl::convolution_forward(pd);
+    e->src.init(g.srcUser, pd.src_desc(), true);
+    e->wei.init(g.weiUser, pd.weights_desc(), true);
+    e->dst.init(g.dstUser, pd.dst_desc(), false);
+    e->bias = memory(g.biasMd, eng(), DNNL_MEMORY_NONE);
+    e->scratch = memory(pd.scratchpad_desc(), eng());
+    e->hasBias = bias;
+    slot = std::move(e);
+  }
+  return *slot;
+}
+
+BwdDataEntry& bdEntry(const ConvP& p) {
+  auto& slot = bdCache[keyOf(p, 0)];
+  if (!slot) {
+    Geometry g(p);
+    auto hint = fwdPd(g, false);
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.srcAny, g.weiAny, g.dstAny,
+                                            g.strides, g.padL, g.padR);
+    dnnl::convolution_backward_data::primitive_desc pd(d, userScratchpad(), eng(), hint);
+    auto e = std::make_unique<BwdDataEntry>();
+    e->prim = dnnl::convolution_backward_data(pd);
+    e->dy.init(g.dstUser, pd.diff_dst_desc(), true);
+    e->wei.init(g.weiUser, pd.weights_desc(), true);
+    e->dx.init(g.srcUser, pd.diff_src_desc(), false);
+    e->scratch = memory(pd.scratchpad_desc(), eng());
+    slot = std::move(e);
+  }
+  return *slot;
+}
+
+BwdWeiEntry& bwEntry(const ConvP& p, bool bias) {
+  auto& slot = bwCache[keyOf(p, bias)];
+  if (!slot) {
+    Geometry g(p);
+    auto hint = fwdPd(g, bias);
+    auto d = bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.srcAny, g.weiAny,
+                                                             g.biasMd, g.dstAny, g.strides, g.padL, g.padR)
+                  : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, g.srcAny, g.weiAny,
+                                                             g.dstAny, g.strides, g.padL, g.padR);
+    dnnl::convolution_backward_weights::primitive_desc pd(d, userScratchpad(), eng(), hint);
+    auto e = std::make_unique<BwdWeiEntry>();
+    e->prim = dnnl::convolution_backward_weights(pd);
+    e->src.init(g.srcUser, pd.src_desc(), true);
+    e->dy.init(g.dstUser, pd.diff_dst_desc(), true);
+    e->dw.init(g.weiUser, pd.diff_weights_desc(), false);
+    e->db = memory(g.biasMd, eng(), DNNL_MEMORY_NONE);
+    e->scratch = memory(pd.scratchpad_desc(), eng());
+    e->hasBias = bias;
+    slot = std::move(e);
+  }
+  return *slot;
+}
+
+}  // namespace
+
+const char* denseLibrary() {
+  static char buf[64];
+  if (!buf[0]) {
+    const dnnl_version_t* v = dnnl_version();
+    snprintf(buf, sizeof buf, "oneDNN %d.%d.%d", v->major, v->minor, v->patch);
+  }
+  return buf;
+}
+bool denseIsDnnl() { return true; }
+
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
+          float* C) {
+  if (M == 0 || N == 0) return;
+  // dnnl_sgemm is row-major, like our interface.
+  dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+}
+
+void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+  FwdEntry& e = fwdEntry(p, b != nullptr);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},
+                                       {DNNL_ARG_WEIGHTS, e.wei.in(w)},
+                                       {DNNL_ARG_DST, e.dst.out(y)},
+                                       {DNNL_ARG_SCRATCHPAD, e.scratch}};
+  if (b) {
+    e.bias.set_data_handle(const_cast<float*>(b));
+    args[DNNL_ARG_BIAS] = e.bias;
+  }
+  e.prim.execute(strm(), args);
+  e.dst.finish();
+  strm().wait();
+}
+
+void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
+  BwdDataEntry& e = bdEntry(p);
+  e.prim.execute(strm(), {{DNNL_ARG_DIFF_DST, e.dy.in(dy)},
+                          {DNNL_ARG_WEIGHTS, e.wei.in(w)},
+                          {DNNL_ARG_DIFF_SRC, e.dx.out(dx)},
+                          {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  e.dx.finish();
+  strm().wait();
+}
+
+void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
+  BwdWeiEntry& e = bwEntry(p, db != nullptr);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},
+                                       {DNNL_ARG_DIFF_DST, e.dy.in(dy)},
+                                       {DNNL_ARG_DIFF_WEIGHTS, e.dw.out(dw)},
+                                       {DNNL_ARG_SCRATCHPAD, e.scratch}};
+  if (db) {
+    e.db.set_data_handle(db);
+    args[DNNL_ARG_DIFF_BIAS] = e.db;
+  }
+  e.prim.execute(strm(), args);
+  e.dw.finish();
+  strm().wait();
+}
+
+}  // namespace spikecut

@@ -1,0 +1,309 @@
+// Dense kernels without oneDNN: a packed, register-tiled GEMM (GotoBLAS-style panels, 6 x 2-vector micro-tile)
+// compiled three times (AVX-512, AVX2+FMA, baseline SSE) and chosen at load time, and convolution as
+// im2col + that GEMM, parallel over images with per-thread scratch reused across calls.
+#include <omp.h>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+#include "common.h"
+
+namespace spikecut {
+namespace {
+
+constexpr int MR = 6;
+constexpr int64_t KC = 256;
+
+struct AlignedBuf {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t want) {
+    if (want > n) {
+      std::free(p);
+      n = std::max(want, n * 2);
+      p = static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64));
+      if (!p) throw std::bad_alloc();
+    }
+    return p;
+  }
+  ~AlignedBuf() { std::free(p); }
+};
+
+// C[rows x cols] (+)= alpha * Ap(MR x kc) * Bp(kc x NR), both packed and zero-padded.
+template <int V>
+inline __attribute__((always_inline)) void microTile(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
+                                                     int rows, int cols, float alpha) {
+  typedef float vec __attribute__((vector_size(V * 4), aligned(4)));
+  constexpr int NR = 2 * V;
+  vec acc[MR][2];
+  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = vec{};
+  for (int64_t k = 0; k < kc; k++) {
+    vec b0, b1;
+    std::memcpy(&b0, Bp + k * NR, sizeof(vec));
+    std::memcpy(&b1, Bp + k * NR + V, sizeof(vec));
+    for (int r = 0; r < MR; r++) {
+      const vec a = vec{} + Ap[k * MR + r];
+      acc[r][0] += a * b0;
+      acc[r][1] += a * b1;
+    }
+  }
+  if (rows == MR && cols == NR) {
+    for (int r = 0; r < MR; r++) {
+      vec c0, c1;
+      std::memcpy(&c0, C + r * ldc, sizeof(vec));
+      std::memcpy(&c1, C + r * ldc + V, sizeof(vec));
+      c0 += alpha * acc[r][0];
+      c1 += alpha * acc[r][1];
+      std::memcpy(C + r * ldc, &c0, sizeof(vec));
+      std::memcpy(C + r * ldc + V, &c1, sizeof(vec));
+    }
+  } else {
+    float tile[MR][NR];
+    for (int r = 0; r < MR; r++) {
+      std::memcpy(tile[r], &acc[r][0], sizeof(vec));
+      std::memcpy(tile[r] + V, &acc[r][1], sizeof(vec));
+    }
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < cols; c++) C[r * ldc + c] += alpha * tile[r][c];
+  }
+}
+
+struct GemmArgs {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha;
+  const float *A, *B;
+  float* C;
+};
+
+inline float opA(const GemmArgs& g, int64_t i, int64_t k) { return g.ta ? g.A[k * g.M + i] : g.A[i * g.K + k]; }
+inline float opB(const GemmArgs& g, int64_t k, int64_t j) { return g.tb ? g.B[j * g.K + k] : g.B[k * g.N + j]; }
+
+// One KC slice of K for row-blocks [ib0, ib1): packs A locally, B panels given. Serial.
+template <int V>
+inline __attribute__((always_inline)) void gemmSliceT(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp,
+                                                      int64_t ib0, int64_t ib1, float* Ap) {
+  constexpr int NR = 2 * V;
+  const int64_t nPanels = (g.N + NR - 1) / NR;
+  for (int64_t ib = ib0; ib < ib1; ib++) {
+    const int64_t i0 = ib * MR;
+    const int rows = int(std::min<int64_t>(MR, g.M - i0));
+    for (int64_t k = 0; k < kc; k++)
+      for (int r = 0; r < MR; r++) Ap[k * MR + r] = r < rows ? opA(g, i0 + r, pc + k) : 0.f;
+    for (int64_t jp = 0; jp < nPanels; jp++) {
+      const int64_t j0 = jp * NR;
+      const int cols = int(std::min<int64_t>(NR, g.N - j0));
+      microTile<V>(kc, Ap, Bp + jp * KC * NR, g.C + i0 * g.N + j0, g.N, rows, cols, g.alpha);
+    }
+  }
+}
+
+template <int V>
+inline __attribute__((always_inline)) void packBT(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) {
+  constexpr int NR = 2 * V;
+  const int64_t j0 = jp * NR;
+  float* dst = Bp + jp * KC * NR;
+  for (int64_t k = 0; k < kc; k++)
+    for (int c = 0; c < NR; c++) dst[k * NR + c] = j0 + c < g.N ? opB(g, pc + k, j0 + c) : 0.f;
+}
+
+__attribute__((target("avx512f"))) void slice512(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a,
+                                                 int64_t b, float* Ap) {
+  gemmSliceT<16>(g, pc, kc, Bp, a, b, Ap);
+}
+__attribute__((target("avx2,fma"))) void slice256(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a,
+                                                  int64_t b, float* Ap) {
+  gemmSliceT<8>(g, pc, kc, Bp, a, b, Ap);
+}
+void slice128(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a, int64_t b, float* Ap) {
+  gemmSliceT<4>(g, pc, kc, Bp, a, b, Ap);
+}
+void pack512(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) { packBT<16>(g, pc, kc, Bp, jp); }
+void pack256(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) { packBT<8>(g, pc, kc, Bp, jp); }
+void pack128(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) { packBT<4>(g, pc, kc, Bp, jp); }
+
+struct Kernel {
+  int V;
+  void (*slice)(const GemmArgs&, int64_t, int64_t, const float*, int64_t, int64_t, float*);
+  void (*pack)(const GemmArgs&, int64_t, int64_t, float*, int64_t);
+};
+
+const Kernel& kernel() {
+  static const Kernel k = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return Kernel{16, slice512, pack512};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Kernel{8, slice256, pack256};
+    return Kernel{4, slice128, pack128};
+  }();
+  return k;
+}
+
+thread_local AlignedBuf tlA, tlB;
+AlignedBuf sharedB;
+
+void scaleC(float* C, int64_t n, float beta) {
+  if (beta == 1.f) return;
+  if (beta == 0.f) std::memset(C, 0, n * sizeof(float));
+  else
+    for (int64_t i = 0; i < n; i++) C[i] *= beta;
+}
+
+// Serial GEMM for use inside an already-parallel region (conv over images).
+void gemmSerial(const GemmArgs& g, float beta) {
+  scaleC(g.C, g.M * g.N, beta);
+  const Kernel& kr = kernel();
+  const int64_t NR = 2 * kr.V, nPanels = (g.N + NR - 1) / NR, nIb = (g.M + MR - 1) / MR;
+  float* Bp = tlB.get(size_t(nPanels * KC * NR));
+  float* Ap = tlA.get(size_t(KC * MR));
+  for (int64_t pc = 0; pc < g.K; pc += KC) {
+    const int64_t kc = std::min(KC, g.K - pc);
+    for (int64_t jp = 0; jp < nPanels; jp++) kr.pack(g, pc, kc, Bp, jp);
+    kr.slice(g, pc, kc, Bp, 0, nIb, Ap);
+  }
+}
+
+void gemmParallel(const GemmArgs& g, float beta) {
+  scaleC(g.C, g.M * g.N, beta);
+  const Kernel& kr = kernel();
+  const int64_t NR = 2 * kr.V, nPanels = (g.N + NR - 1) / NR, nIb = (g.M + MR - 1) / MR;
+  float* Bp = sharedB.get(size_t(nPanels * KC * NR));
+#pragma omp parallel
+  {
+    float* Ap = tlA.get(size_t(KC * MR));
+    for (int64_t pc = 0; pc < g.K; pc += KC) {
+      const int64_t kc = std::min(KC, g.K - pc);
+#pragma omp for schedule(static)
+      for (int64_t jp = 0; jp < nPanels; jp++) kr.pack(g, pc, kc, Bp, jp);
+      const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+      const int64_t per = (nIb + nt - 1) / nt;
+      kr.slice(g, pc, kc, Bp, std::min(nIb, t * per), std::min(nIb, (t + 1) * per), Ap);
+#pragma omp barrier
+    }
+  }
+}
+
+void im2col(const ConvP& p, const float* x, int64_t c0, float* col) {
+  const int64_t cg = p.c / p.groups, ohw = p.oh * p.ow;
+  int64_t row = 0;
+  for (int64_t ci = 0; ci < cg; ci++) {
+    const float* plane = x + (c0 + ci) * p.h * p.w;
+    for (int64_t r = 0; r < p.kh; r++)
+      for (int64_t s = 0; s < p.kw; s++, row++) {
+        float* o = col + row * ohw;
+        for (int64_t oy = 0; oy < p.oh; oy++, o += p.ow) {
+          const int64_t iy = oy * p.sh - p.ph + r;
+          if (iy < 0 || iy >= p.h) {
+            std::fill(o, o + p.ow, 0.f);
+            continue;
+          }
+          const float* xr = plane + iy * p.w;
+          for (int64_t ox = 0; ox < p.ow; ox++) {
+            const int64_t ix = ox * p.sw - p.pw + s;
+            o[ox] = ix >= 0 && ix < p.w ? xr[ix] : 0.f;
+          }
+        }
+      }
+  }
+}
+
+void col2im(const ConvP& p, const float* col, int64_t c0, float* dx) {
+  const int64_t cg = p.c / p.groups, ohw = p.oh * p.ow;
+  int64_t row = 0;
+  for (int64_t ci = 0; ci < cg; ci++) {
+    float* plane = dx + (c0 + ci) * p.h * p.w;
+    for (int64_t r = 0; r < p.kh; r++)
+      for (int64_t s = 0; s < p.kw; s++, row++) {
+        const float* o = col + row * ohw;
+        for (int64_t oy = 0; oy < p.oh; oy++, o += p.ow) {
+          const int64_t iy = oy * p.sh - p.ph + r;
+          if (iy < 0 || iy >= p.h) continue;
+          float* xr = plane + iy * p.w;
+          for (int64_t ox = 0; ox < p.ow; ox++) {
+            const int64_t ix = ox * p.sw - p.pw + s;
+            if (ix >= 0 && ix < p.w) xr[ix] += o[ox];
+          }
+        }
+      }
+  }
+}
+
+thread_local AlignedBuf tlCol, tlDw;
+
+}  // namespace
+
+const char* denseLibrary() { return "fallback kernels"; }
+bool denseIsDnnl() { return false; }
+
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
+          float* C) {
+  GemmArgs g{ta, tb, M, N, K, alpha, A, B, C};
+  if (M * N * K < (1 << 18) || omp_get_max_threads() == 1) gemmSerial(g, beta);
+  else gemmParallel(g, beta);
+}
+
+void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+  const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t n = 0; n < p.n; n++) {
+    float* col = tlCol.get(size_t(ckk * ohw));
+    for (int64_t g = 0; g < p.groups; g++) {
+      im2col(p, x + n * p.c * p.h * p.w, g * cg, col);
+      gemmSerial(GemmArgs{false, false, kg, ohw, ckk, 1.f, w + g * kg * ckk, col, y + (n * p.k + g * kg) * ohw}, 0.f);
+    }
+    if (b)
+      for (int64_t o = 0; o < p.k; o++) {
+        float* yp = y + (n * p.k + o) * ohw;
+        for (int64_t i = 0; i < ohw; i++) yp[i] += b[o];
+      }
+  }
+}
+
+void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
+  const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t n = 0; n < p.n; n++) {
+    float* col = tlCol.get(size_t(ckk * ohw));
+    float* dxn = dx + n * p.c * p.h * p.w;
+    std::fill(dxn, dxn + p.c * p.h * p.w, 0.f);
+    for (int64_t g = 0; g < p.groups; g++) {
+      gemmSerial(GemmArgs{true, false, ckk, ohw, kg, 1.f, w + g * kg * ckk, dy + (n * p.k + g * kg) * ohw, col}, 0.f);
+      col2im(p, col, g * cg, dxn);
+    }
+  }
+}
+
+void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
+  const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
+  const int64_t wsz = p.k * ckk;
+  const int nt = omp_get_max_threads();
+  std::vector<float*> partial(size_t(nt), nullptr);
+  std::fill(dw, dw + wsz, 0.f);
+#pragma omp parallel
+  {
+    // Each thread accumulates its images into a private dw; the partials are summed afterwards.
+    float* mine = tlDw.get(size_t(wsz));
+    std::fill(mine, mine + wsz, 0.f);
+    partial[size_t(omp_get_thread_num())] = mine;
+    float* col = tlCol.get(size_t(ckk * ohw));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t n = 0; n < p.n; n++)
+      for (int64_t g = 0; g < p.groups; g++) {
+        im2col(p, x + n * p.c * p.h * p.w, g * cg, col);
+        gemmSerial(GemmArgs{false, true, kg, ckk, ohw, 1.f, dy + (n * p.k + g * kg) * ohw, col, mine + g * kg * ckk}, 1.f);
+      }
+  }
+  for (float* part : partial)
+    if (part)
+      for (int64_t i = 0; i < wsz; i++) dw[i] += part[i];
+  if (db)
+    for (int64_t o = 0; o < p.k; o++) {
+      double acc = 0;
+      for (int64_t n = 0; n < p.n; n++) {
+        const float* g = dy + (n * p.k + o) * ohw;
+        for (int64_t i = 0; i < ohw; i++) acc += g[i];
+      }
+      db[o] = float(acc);
+    }
+}
+
+}  // namespace spikecut

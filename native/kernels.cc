@@ -1,0 +1,426 @@
+// Own fused loops for the memory-bound kernels: pooling, batch norm, neuron dynamics, element-wise, optimisers.
+// Each kernel is split into a range function compiled for AVX-512 / AVX2 / baseline (target_clones picks one at
+// load time via ifunc) and an OpenMP loop over ranges in the single libgomp pool that oneDNN also uses.
+#include <omp.h>
+#include <algorithm>
+#include <cmath>
+#include "common.h"
+
+#define SC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+namespace spikecut {
+namespace {
+
+// Below this many elements the fork/join costs more than the work.
+constexpr int64_t kSerialBelow = 1 << 15;
+constexpr int64_t kGrain = 1 << 14;
+
+template <class F>
+void parallelRanges(int64_t n, F f) {
+  if (n <= kSerialBelow || omp_get_max_threads() == 1) {
+    f(0, n);
+    return;
+  }
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; c++) f(c * kGrain, std::min(n, (c + 1) * kGrain));
+}
+
+SC_CLONES void addR(const float* a, const float* b, float* o, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) o[i] = a[i] + b[i];
+}
+SC_CLONES void mulR(const float* a, const float* b, float* o, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) o[i] = a[i] * b[i];
+}
+SC_CLONES void axpbyR(const float* a, float al, const float* b, float be, float* o, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) o[i] = a[i] * al + b[i] * be;
+}
+SC_CLONES void reluR(const float* a, float* o, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) o[i] = a[i] > 0.f ? a[i] : 0.f;
+}
+SC_CLONES void reluBwdR(const float* a, const float* g, float* o, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) o[i] = a[i] > 0.f ? g[i] : 0.f;
+}
+// Float lanes within a block of <= kGrain elements, double across blocks: accurate enough and vectorisable.
+SC_CLONES double sumR(const float* a, int64_t s, int64_t e) {
+  double total = 0;
+  for (int64_t b = s; b < e; b += 4096) {
+    const int64_t be = std::min(e, b + 4096);
+    float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = b; i < be; i++) acc += a[i];
+    total += acc;
+  }
+  return total;
+}
+SC_CLONES void sgdR(float* p, const float* g, float* buf, float lr, float mom, float wd, bool nest, bool first, int64_t s,
+                    int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) {
+    const float gi = g[i] + wd * p[i];
+    const float b = first ? gi : mom * buf[i] + gi;
+    buf[i] = b;
+    p[i] -= lr * (nest ? gi + mom * b : b);
+  }
+}
+SC_CLONES void adamR(float* p, const float* g, float* m, float* v, float b1, float b2, float eps, float wd, float stepSize,
+                     float invSqrtBc2, float decay, bool decoupled, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) {
+    float pi = p[i];
+    float gi = g[i];
+    if (decoupled) pi *= decay; else gi += wd * pi;
+    const float mi = b1 * m[i] + (1.f - b1) * gi;
+    const float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = pi - stepSize * mi / (std::sqrt(vi) * invSqrtBc2 + eps);
+  }
+}
+
+// ---- batch norm: one channel per task; a channel of [64,*,28,28] is 200 KB, so the second pass hits L2 ----
+SC_CLONES void bnFwdChannel(const float* x, int64_t N, int64_t C, int64_t S, int64_t ch, const float* gamma,
+                            const float* beta, float eps, float* y, float* mean, float* invStd) {
+  double acc = 0;
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * C + ch) * S;
+    float a = 0.f;
+#pragma omp simd reduction(+ : a)
+    for (int64_t i = 0; i < S; i++) a += xp[i];
+    acc += a;
+  }
+  const int64_t cnt = N * S;
+  const float mu = cnt > 0 ? float(acc / double(cnt)) : 0.f;
+  double sq = 0;
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * C + ch) * S;
+    float a = 0.f;
+#pragma omp simd reduction(+ : a)
+    for (int64_t i = 0; i < S; i++) {
+      const float d = xp[i] - mu;
+      a += d * d;
+    }
+    sq += a;
+  }
+  const float is = float(1.0 / std::sqrt((cnt > 0 ? sq / double(cnt) : 0.0) + double(eps)));
+  mean[ch] = mu;
+  invStd[ch] = is;
+  const float scale = (gamma ? gamma[ch] : 1.f) * is;
+  const float shift = (beta ? beta[ch] : 0.f) - mu * scale;
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * C + ch) * S;
+    float* yp = y + (b * C + ch) * S;
+#pragma omp simd
+    for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * scale + shift;
+  }
+}
+
+SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, int64_t ch,
+                            const float* gamma, const float* mean, const float* invStd, float* dx, float* dgamma,
+                            float* dbeta) {
+  const float mu = mean[ch], is = invStd[ch];
+  double sdy = 0, sdyx = 0;
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * C + ch) * S;
+    const float* gp = dy + (b * C + ch) * S;
+    float a = 0.f, c = 0.f;
+#pragma omp simd reduction(+ : a, c)
+    for (int64_t i = 0; i < S; i++) {
+      a += gp[i];
+      c += gp[i] * (xp[i] - mu);
+    }
+    sdy += a;
+    sdyx += c;
+  }
+  const double dg = sdyx * is;
+  if (dgamma) dgamma[ch] = float(dg);
+  if (dbeta) dbeta[ch] = float(sdy);
+  const int64_t cnt = N * S;
+  const float k = (gamma ? gamma[ch] : 1.f) * is;
+  const float mdy = cnt > 0 ? float(sdy / double(cnt)) : 0.f;
+  const float mdyx = cnt > 0 ? float(dg / double(cnt)) : 0.f;
+  // dx = k*(dy - mdy - (x-mu)*is*mdyx), folded into dx = k*dy + (x*c1 + c0)
+  const float c1 = -k * is * mdyx;
+  const float c0 = -k * mdy + k * is * mdyx * mu;
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * C + ch) * S;
+    const float* gp = dy + (b * C + ch) * S;
+    float* dp = dx + (b * C + ch) * S;
+#pragma omp simd
+    for (int64_t i = 0; i < S; i++) dp[i] = k * gp[i] + xp[i] * c1 + c0;
+  }
+}
+
+SC_CLONES void affinePlane(const float* x, float* y, int64_t S, float sc, float sh) {
+#pragma omp simd
+  for (int64_t i = 0; i < S; i++) y[i] = x[i] * sc + sh;
+}
+
+// ---- neurons: a block of neurons keeps its membrane in a stack buffer across all T (one pass over x) ----
+constexpr int64_t kNB = 256;
+
+template <bool HARD>
+inline __attribute__((always_inline)) void neuronFwdBlock(const NeuronP& p, const float* x, float* s, float* u, float* h,
+                                                          int64_t i0, int64_t len) {
+  float V[kNB];
+  for (int64_t i = 0; i < len; i++) V[i] = p.v0;
+  const float theta = p.theta, tau = p.tau;
+  for (int64_t t = 0; t < p.T; t++) {
+    const int64_t o = t * p.M + i0;
+    const float* xt = x + o;
+    float *st = s + o, *ut = u + o, *ht = h + o;
+#pragma omp simd
+    for (int64_t i = 0; i < len; i++) {
+      const float hv = V[i] + xt[i];
+      const float sp = hv - theta > 0.f ? 1.f : 0.f;
+      const float uv = HARD ? (hv - theta > 0.f ? 0.f : hv) : hv - theta * sp;
+      ht[i] = hv;
+      st[i] = sp;
+      ut[i] = uv;
+      V[i] = tau * uv;
+    }
+  }
+}
+
+SC_CLONES void neuronFwdR(const NeuronP& p, const float* x, float* s, float* u, float* h, int64_t b, int64_t e) {
+  for (int64_t i0 = b; i0 < e; i0 += kNB) {
+    const int64_t len = std::min(kNB, e - i0);
+    if (p.hard) neuronFwdBlock<true>(p, x, s, u, h, i0, len);
+    else neuronFwdBlock<false>(p, x, s, u, h, i0, len);
+  }
+}
+
+template <int SG>
+inline __attribute__((always_inline)) float surrogate(float u, float a) {
+  if (SG == 0) {
+    const float r = a - std::fabs(u);
+    return r > 0.f ? r / (a * a) : 0.f;
+  } else if (SG == 1) {
+    const float sg = 1.f / (1.f + std::exp(-a * u));
+    return a * sg * (1.f - sg);
+  } else {
+    const float z = 1.5707963267948966f * a * u;
+    return 0.5f * a / (1.f + z * z);
+  }
+}
+
+template <bool HARD, int SG>
+inline __attribute__((always_inline)) void neuronBwdBlock(const NeuronP& p, const float* gS, const float* gU, const float* h,
+                                                          const float* s, float* dx, int64_t i0, int64_t len) {
+  float D[kNB];
+  for (int64_t i = 0; i < len; i++) D[i] = 0.f;
+  const float theta = p.theta, tau = p.tau, a = p.sgParam;
+  for (int64_t t = p.T - 1; t >= 0; t--) {
+    const int64_t o = t * p.M + i0;
+    const float *ht = h + o, *st = s + o;
+    const float* gst = gS ? gS + o : nullptr;
+    const float* gut = gU ? gU + o : nullptr;
+    float* dt = dx + o;
+#pragma omp simd
+    for (int64_t i = 0; i < len; i++) {
+      const float hv = ht[i];
+      const float dU = (gut ? gut[i] : 0.f) + tau * D[i];
+      const float dS = (gst ? gst[i] : 0.f) + dU * (HARD ? -hv : -theta);
+      const float dH = dS * surrogate<SG>(hv - theta, a) + dU * (HARD ? 1.f - st[i] : 1.f);
+      D[i] = dH;
+      dt[i] = dH;
+    }
+  }
+}
+
+template <bool HARD>
+inline __attribute__((always_inline)) void neuronBwdSg(const NeuronP& p, const float* gS, const float* gU, const float* h,
+                                                       const float* s, float* dx, int64_t i0, int64_t len) {
+  if (p.sg == 0) neuronBwdBlock<HARD, 0>(p, gS, gU, h, s, dx, i0, len);
+  else if (p.sg == 1) neuronBwdBlock<HARD, 1>(p, gS, gU, h, s, dx, i0, len);
+  else neuronBwdBlock<HARD, 2>(p, gS, gU, h, s, dx, i0, len);
+}
+
+SC_CLONES void neuronBwdR(const NeuronP& p, const float* gS, const float* gU, const float* h, const float* s, float* dx,
+                          int64_t b, int64_t e) {
+  for (int64_t i0 = b; i0 < e; i0 += kNB) {
+    const int64_t len = std::min(kNB, e - i0);
+    if (p.hard) neuronBwdSg<true>(p, gS, gU, h, s, dx, i0, len);
+    else neuronBwdSg<false>(p, gS, gU, h, s, dx, i0, len);
+  }
+}
+
+// PyTorch's avg-pool window: clipped to the padded input for the divisor when countIncludePad.
+inline void poolWindow(const PoolP& p, int64_t oy, int64_t ox, int64_t& ys, int64_t& ye, int64_t& xs, int64_t& xe,
+                       int64_t& div) {
+  ys = oy * p.sh - p.ph;
+  xs = ox * p.sw - p.pw;
+  ye = std::min(ys + p.kh, p.h + p.ph);
+  xe = std::min(xs + p.kw, p.w + p.pw);
+  const int64_t padded = (ye - ys) * (xe - xs);
+  ys = std::max<int64_t>(ys, 0);
+  xs = std::max<int64_t>(xs, 0);
+  ye = std::min(ye, p.h);
+  xe = std::min(xe, p.w);
+  div = p.countIncludePad ? padded : (ye - ys) * (xe - xs);
+}
+
+}  // namespace
+
+void add(const float* a, const float* b, float* o, int64_t n) {
+  parallelRanges(n, [&](int64_t s, int64_t e) { addR(a, b, o, s, e); });
+}
+void mul(const float* a, const float* b, float* o, int64_t n) {
+  parallelRanges(n, [&](int64_t s, int64_t e) { mulR(a, b, o, s, e); });
+}
+void axpby(const float* a, float al, const float* b, float be, float* o, int64_t n) {
+  parallelRanges(n, [&](int64_t s, int64_t e) { axpbyR(a, al, b, be, o, s, e); });
+}
+void relu(const float* a, float* o, int64_t n) {
+  parallelRanges(n, [&](int64_t s, int64_t e) { reluR(a, o, s, e); });
+}
+void reluBackward(const float* a, const float* g, float* o, int64_t n) {
+  parallelRanges(n, [&](int64_t s, int64_t e) { reluBwdR(a, g, o, s, e); });
+}
+double sum(const float* a, int64_t n) {
+  if (n <= kSerialBelow || omp_get_max_threads() == 1) return sumR(a, 0, n);
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+  double total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+  for (int64_t c = 0; c < chunks; c++) total += sumR(a, c * kGrain, std::min(n, (c + 1) * kGrain));
+  return total;
+}
+void sgdStep(float* p, const float* g, float* buf, int64_t n, float lr, float mom, float wd, bool nest, bool first) {
+  parallelRanges(n, [&](int64_t s, int64_t e) { sgdR(p, g, buf, lr, mom, wd, nest, first, s, e); });
+}
+void adamStep(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float wd,
+              double step, bool decoupled) {
+  const double bc1 = 1.0 - std::pow(double(b1), step);
+  const double bc2 = 1.0 - std::pow(double(b2), step);
+  const float stepSize = float(double(lr) / bc1);
+  const float invSqrtBc2 = float(1.0 / std::sqrt(bc2));
+  const float decay = 1.f - lr * wd;
+  parallelRanges(n, [&](int64_t s, int64_t e) {
+    adamR(p, g, m, v, b1, b2, eps, wd, stepSize, invSqrtBc2, decay, decoupled, s, e);
+  });
+}
+
+void bnTrainForward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
+                    float* y, float* mean, float* invStd) {
+  const bool par = N * C * S > kSerialBelow;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t ch = 0; ch < C; ch++) bnFwdChannel(x, N, C, S, ch, gamma, beta, eps, y, mean, invStd);
+}
+void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma, const float* mean,
+                const float* invStd, float* dx, float* dgamma, float* dbeta) {
+  const bool par = N * C * S > kSerialBelow;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t ch = 0; ch < C; ch++) bnBwdChannel(x, dy, N, C, S, ch, gamma, mean, invStd, dx, dgamma, dbeta);
+}
+void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y) {
+  const bool par = N * C * S > kSerialBelow;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t pl = 0; pl < N * C; pl++) {
+    const int64_t ch = pl % C;
+    affinePlane(x + pl * S, y + pl * S, S, scale[ch], shift[ch]);
+  }
+}
+
+void neuronForward(const NeuronP& p, const float* x, float* s, float* u, float* h) {
+  if (p.T * p.M <= kSerialBelow || omp_get_max_threads() == 1) return neuronFwdR(p, x, s, u, h, 0, p.M);
+  const int64_t grain = 4 * kNB;
+  const int64_t chunks = (p.M + grain - 1) / grain;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; c++) neuronFwdR(p, x, s, u, h, c * grain, std::min(p.M, (c + 1) * grain));
+}
+void neuronBackward(const NeuronP& p, const float* gS, const float* gU, const float* h, const float* s, float* dx) {
+  if (p.T * p.M <= kSerialBelow || omp_get_max_threads() == 1) return neuronBwdR(p, gS, gU, h, s, dx, 0, p.M);
+  const int64_t grain = 4 * kNB;
+  const int64_t chunks = (p.M + grain - 1) / grain;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; c++) neuronBwdR(p, gS, gU, h, s, dx, c * grain, std::min(p.M, (c + 1) * grain));
+}
+
+void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am) {
+  const int64_t planes = p.n * p.c;
+#pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float* xp = x + pl * p.h * p.w;
+    float* yp = y + pl * p.oh * p.ow;
+    int32_t* ap = am + pl * p.oh * p.ow;
+    for (int64_t oy = 0; oy < p.oh; oy++) {
+      const int64_t y0 = oy * p.sh - p.ph;
+      for (int64_t ox = 0; ox < p.ow; ox++) {
+        const int64_t x0 = ox * p.sw - p.pw;
+        float best = -INFINITY;
+        int64_t bi = -1;
+        for (int64_t r = 0; r < p.kh; r++) {
+          const int64_t iy = y0 + r;
+          if (iy < 0 || iy >= p.h) continue;
+          for (int64_t q = 0; q < p.kw; q++) {
+            const int64_t ix = x0 + q;
+            if (ix < 0 || ix >= p.w) continue;
+            const float v = xp[iy * p.w + ix];
+            if (bi < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+              best = v;
+              bi = iy * p.w + ix;
+            }
+          }
+        }
+        yp[oy * p.ow + ox] = bi < 0 ? -INFINITY : best;
+        ap[oy * p.ow + ox] = bi < 0 ? 0 : int32_t(bi);
+      }
+    }
+  }
+}
+void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* dx) {
+  const int64_t planes = p.n * p.c, hw = p.h * p.w, ohw = p.oh * p.ow;
+#pragma omp parallel for schedule(static) if (planes * hw > kSerialBelow)
+  for (int64_t pl = 0; pl < planes; pl++) {
+    float* dp = dx + pl * hw;
+    std::fill(dp, dp + hw, 0.f);
+    const float* gp = dy + pl * ohw;
+    const int32_t* ap = am + pl * ohw;
+    for (int64_t i = 0; i < ohw; i++) {
+      const int32_t j = ap[i];
+      if (j >= 0 && j < hw) dp[j] += gp[i];  // argmax comes from JS: never write out of bounds
+    }
+  }
+}
+void avgPoolForward(const PoolP& p, const float* x, float* y) {
+  const int64_t planes = p.n * p.c;
+#pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float* xp = x + pl * p.h * p.w;
+    float* yp = y + pl * p.oh * p.ow;
+    for (int64_t oy = 0; oy < p.oh; oy++)
+      for (int64_t ox = 0; ox < p.ow; ox++) {
+        int64_t ys, ye, xs, xe, div;
+        poolWindow(p, oy, ox, ys, ye, xs, xe, div);
+        float acc = 0.f;
+        for (int64_t iy = ys; iy < ye; iy++)
+          for (int64_t ix = xs; ix < xe; ix++) acc += xp[iy * p.w + ix];
+        yp[oy * p.ow + ox] = div > 0 ? acc / float(div) : 0.f;
+      }
+  }
+}
+void avgPoolBackward(const PoolP& p, const float* dy, float* dx) {
+  const int64_t planes = p.n * p.c;
+#pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
+  for (int64_t pl = 0; pl < planes; pl++) {
+    float* dp = dx + pl * p.h * p.w;
+    std::fill(dp, dp + p.h * p.w, 0.f);
+    const float* gp = dy + pl * p.oh * p.ow;
+    for (int64_t oy = 0; oy < p.oh; oy++)
+      for (int64_t ox = 0; ox < p.ow; ox++) {
+        int64_t ys, ye, xs, xe, div;
+        poolWindow(p, oy, ox, ys, ye, xs, xe, div);
+        if (div <= 0) continue;
+        const float g = gp[oy * p.ow + ox] / float(div);
+        for (int64_t iy = ys; iy < ye; iy++)
+          for (int64_t ix = xs; ix < xe; ix++) dp[iy * p.w + ix] += g;
+      }
+  }
+}
+
+}  // namespace spikecut
