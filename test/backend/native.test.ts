@@ -1,0 +1,266 @@
+// Every native kernel against the TypeScript reference (relative error < 1e-4), for the oneDNN build and the
+// fallback build (own GEMM/conv kernels, built here into build-fallback/ when missing or stale).
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Backend, Conv2dParams, NeuronParams, Pool2dParams } from "../../src/engine/backend.js";
+import { jsBackend as js } from "../../src/engine/js/backend.js";
+import { loadAddon, loadNativeBackend } from "../../src/engine/native/index.js";
+import { Rng } from "../../src/engine/random.js";
+
+const root = resolve(import.meta.dirname, "../..");
+const builds = [
+  { name: "default build", dir: root, args: [] as string[] },
+  { name: "fallback build", dir: join(root, "build-fallback"), args: ["--fallback"] },
+];
+const addonPath = (dir: string): string => join(dir, "build", "Release", "spikecut.node");
+
+function newestSource(): number {
+  const dir = join(root, "native");
+  return Math.max(statSync(join(root, "binding.gyp")).mtimeMs, ...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+}
+const haveCompiler = spawnSync("g++", ["--version"]).status === 0;
+
+function ensureBuilt(dir: string, args: string[]): void {
+  const p = addonPath(dir);
+  if (existsSync(p) && statSync(p).mtimeMs >= newestSource()) return;
+  if (!haveCompiler) return;
+  spawnSync(process.execPath, [join(root, "scripts", "build-native.mjs"), ...args], { cwd: root, stdio: "inherit" });
+}
+
+const rng = new Rng(1234);
+function rand(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
+  return a;
+}
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let num = 0;
+  let den = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(d)) return Infinity;
+    num = Math.max(num, d);
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / den;
+}
+const close = (a: ArrayLike<number>, b: ArrayLike<number>): void => expect(relErr(a, b)).toBeLessThan(1e-4);
+
+function convP(n: number, c: number, h: number, w: number, k: number, kh: number, kw: number, sh: number, sw: number,
+               ph: number, pw: number, groups = 1): Conv2dParams {
+  return { n, c, h, w, k, kh, kw, strideH: sh, strideW: sw, padH: ph, padW: pw, groups,
+    oh: Math.floor((h + 2 * ph - kh) / sh) + 1, ow: Math.floor((w + 2 * pw - kw) / sw) + 1 };
+}
+const convShapes: Conv2dParams[] = [
+  convP(2, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1),
+  convP(3, 8, 10, 10, 6, 3, 3, 2, 2, 1, 1),
+  convP(2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 2),
+  convP(2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 8),
+  convP(2, 5, 6, 6, 7, 1, 1, 1, 1, 0, 0),
+  convP(1, 3, 11, 13, 5, 5, 5, 2, 2, 2, 2),
+  convP(1, 2, 9, 8, 3, 3, 2, 2, 1, 0, 1),
+  convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1),
+  convP(2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1),
+];
+function poolP(n: number, c: number, h: number, w: number, k: number, s: number, pad: number, cip = true): Pool2dParams {
+  return { n, c, h, w, kh: k, kw: k, strideH: s, strideW: s, padH: pad, padW: pad, countIncludePad: cip,
+    oh: Math.floor((h + 2 * pad - k) / s) + 1, ow: Math.floor((w + 2 * pad - k) / s) + 1 };
+}
+
+for (const b of builds) {
+  describe(`native kernels vs js: ${b.name}`, () => {
+    let nb: Backend | null = null;
+    let why = "";
+    beforeAll(() => {
+      ensureBuilt(b.dir, b.args);
+      const r = loadNativeBackend(addonPath(b.dir));
+      if ("error" in r) why = haveCompiler ? r.error : `no C++ compiler (g++) on this machine: ${r.error}`;
+      else nb = r.backend;
+    });
+    const native = (): Backend => {
+      if (!nb) throw new Error(`native ${b.name} unavailable: ${why}`);
+      return nb;
+    };
+    const itN = haveCompiler ? it : it.skip;
+
+    itN("loads and describes itself", () => {
+      const d = native().description;
+      expect(d).toMatch(/^native \(/);
+      expect(d.includes("oneDNN")).toBe(b.args.length === 0 && existsSync("/usr/include/oneapi/dnnl/dnnl.hpp"));
+    });
+
+    itN("gemm: all transposes, odd sizes, alpha/beta", () => {
+      for (const [M, N, K] of [[17, 33, 65], [1, 7, 300], [64, 1, 5], [130, 70, 257]] as const) {
+        for (const ta of [false, true]) for (const tb of [false, true]) {
+          const A = rand(M * K), B = rand(K * N), C0 = rand(M * N);
+          for (const [alpha, beta] of [[1, 0], [0.5, 1], [2, -0.5]] as const) {
+            const c1 = new Float32Array(C0), c2 = new Float32Array(C0);
+            js.gemm(ta, tb, M, N, K, alpha, A, B, beta, c1);
+            native().gemm(ta, tb, M, N, K, alpha, A, B, beta, c2);
+            close(c2, c1);
+          }
+        }
+      }
+    });
+
+    for (const p of convShapes) {
+      itN(`conv2d fwd/bwd-data/bwd-weights ${p.n}x${p.c}x${p.h}x${p.w} k${p.k} ${p.kh}x${p.kw} s${p.strideH}/${p.strideW} p${p.padH}/${p.padW} g${p.groups}`, () => {
+        const x = rand(p.n * p.c * p.h * p.w), w = rand(p.k * (p.c / p.groups) * p.kh * p.kw), bias = rand(p.k);
+        const ys = p.n * p.k * p.oh * p.ow;
+        for (const bb of [bias, null]) {
+          const y1 = new Float32Array(ys), y2 = new Float32Array(ys).fill(NaN);
+          js.conv2dForward(x, w, bb, y1, p);
+          native().conv2dForward(x, w, bb, y2, p);
+          close(y2, y1);
+        }
+        const dy = rand(ys);
+        const dx1 = new Float32Array(x.length), dx2 = new Float32Array(x.length).fill(NaN);
+        js.conv2dBackwardData(dy, w, dx1, p);
+        native().conv2dBackwardData(dy, w, dx2, p);
+        close(dx2, dx1);
+        for (const withDb of [true, false]) {
+          const dw1 = new Float32Array(w.length), dw2 = new Float32Array(w.length).fill(NaN);
+          const db1 = new Float32Array(p.k), db2 = new Float32Array(p.k).fill(NaN);
+          js.conv2dBackwardWeights(x, dy, dw1, withDb ? db1 : null, p);
+          native().conv2dBackwardWeights(x, dy, dw2, withDb ? db2 : null, p);
+          close(dw2, dw1);
+          if (withDb) close(db2, db1);
+        }
+      });
+    }
+
+    itN("conv2d repeated calls reuse cached primitives correctly", () => {
+      const p = convShapes[1]!;
+      for (let rep = 0; rep < 3; rep++) {
+        const x = rand(p.n * p.c * p.h * p.w), w = rand(p.k * p.c * p.kh * p.kw);
+        const y1 = new Float32Array(p.n * p.k * p.oh * p.ow), y2 = new Float32Array(y1.length);
+        js.conv2dForward(x, w, null, y1, p);
+        native().conv2dForward(x, w, null, y2, p);
+        close(y2, y1);
+      }
+    });
+
+    for (const p of [poolP(2, 3, 8, 8, 2, 2, 0), poolP(2, 3, 9, 7, 3, 2, 1), poolP(1, 4, 5, 5, 3, 1, 1, false), poolP(3, 2, 6, 6, 6, 6, 0)]) {
+      itN(`pooling k${p.kh} s${p.strideH} p${p.padH} cip=${p.countIncludePad} on ${p.h}x${p.w}`, () => {
+        const x = rand(p.n * p.c * p.h * p.w), ys = p.n * p.c * p.oh * p.ow;
+        const y1 = new Float32Array(ys), y2 = new Float32Array(ys), a1 = new Int32Array(ys), a2 = new Int32Array(ys);
+        js.maxPool2dForward(x, y1, a1, p);
+        native().maxPool2dForward(x, y2, a2, p);
+        close(y2, y1);
+        expect(Array.from(a2)).toEqual(Array.from(a1));
+        const dy = rand(ys), d1 = new Float32Array(x.length), d2 = new Float32Array(x.length).fill(NaN);
+        js.maxPool2dBackward(dy, a1, d1, p);
+        native().maxPool2dBackward(dy, a1, d2, p);
+        close(d2, d1);
+        js.avgPool2dForward(x, y1, p);
+        native().avgPool2dForward(x, y2, p);
+        close(y2, y1);
+        js.avgPool2dBackward(dy, d1, p);
+        native().avgPool2dBackward(dy, d2, p);
+        close(d2, d1);
+      });
+    }
+
+    for (const [N, C, S] of [[4, 5, 37], [64, 3, 1], [2, 16, 2000]] as const) {
+      itN(`batch norm train fwd/bwd and channelAffine N${N} C${C} S${S}`, () => {
+        const n = N * C * S;
+        const x = rand(n, 2), gamma = rand(C), beta = rand(C), dy = rand(n);
+        for (let i = 0; i < n; i++) x[i] = x[i]! + 3; // a non-zero mean exercises the centred variance
+        for (const [g, bt] of [[gamma, beta], [null, null]] as const) {
+          const o1 = { y: new Float32Array(n), m: new Float32Array(C), s: new Float32Array(C) };
+          const o2 = { y: new Float32Array(n), m: new Float32Array(C), s: new Float32Array(C) };
+          js.batchNormTrainForward(x, N, C, S, g, bt, 1e-5, o1.y, o1.m, o1.s);
+          native().batchNormTrainForward(x, N, C, S, g, bt, 1e-5, o2.y, o2.m, o2.s);
+          close(o2.y, o1.y);
+          close(o2.m, o1.m);
+          close(o2.s, o1.s);
+          const b1 = { dx: new Float32Array(n), dg: new Float32Array(C), db: new Float32Array(C) };
+          const b2 = { dx: new Float32Array(n), dg: new Float32Array(C), db: new Float32Array(C) };
+          js.batchNormBackward(x, dy, N, C, S, g, o1.m, o1.s, b1.dx, b1.dg, b1.db);
+          native().batchNormBackward(x, dy, N, C, S, g, o1.m, o1.s, b2.dx, b2.dg, b2.db);
+          close(b2.dx, b1.dx);
+          close(b2.dg, b1.dg);
+          close(b2.db, b1.db);
+        }
+        const y1 = new Float32Array(n), y2 = new Float32Array(n);
+        js.channelAffine(x, N, C, S, gamma, beta, y1);
+        native().channelAffine(x, N, C, S, gamma, beta, y2);
+        close(y2, y1);
+      });
+    }
+
+    for (const [hardReset, surrogate, tau, v0] of [[true, 0, 0.5, 0], [false, 1, 0.5, 0], [false, 2, 1, 0.5], [true, 2, 0.9, 0.2]] as const) {
+      itN(`neuron fwd/bwd hard=${hardReset} surrogate=${surrogate} tau=${tau}`, () => {
+        const T = 6, M = 40_000 + 3; // above the parallel threshold, odd tail
+        const p: NeuronParams = { T, M, theta: 1, tau, hardReset, v0, surrogate, surrogateParam: surrogate === 0 ? 1 : 4 };
+        const x = rand(T * M, 0.8);
+        const f = (be: Backend) => {
+          const s = new Float32Array(T * M), u = new Float32Array(T * M), h = new Float32Array(T * M);
+          be.neuronForward(x, s, u, h, p);
+          return { s, u, h };
+        };
+        const a = f(js), b2 = f(native());
+        expect(relErr(b2.s, a.s)).toBe(0);
+        close(b2.u, a.u);
+        close(b2.h, a.h);
+        const gS = rand(T * M), gU = rand(T * M);
+        for (const [gs, gu] of [[gS, gU], [gS, null], [null, gU]] as const) {
+          const d1 = new Float32Array(T * M), d2 = new Float32Array(T * M);
+          js.neuronBackward(gs, gu, a.h, a.s, d1, p);
+          native().neuronBackward(gs, gu, a.h, a.s, d2, p);
+          close(d2, d1);
+        }
+      });
+    }
+
+    itN("element-wise, sum and optimisers", () => {
+      for (const n of [1, 1000, 100_003]) {
+        const a = rand(n), b2 = rand(n), o1 = new Float32Array(n), o2 = new Float32Array(n);
+        js.add(a, b2, o1); native().add(a, b2, o2); close(o2, o1);
+        js.mul(a, b2, o1); native().mul(a, b2, o2); close(o2, o1);
+        js.axpby(a, 0.3, b2, -1.7, o1); native().axpby(a, 0.3, b2, -1.7, o2); close(o2, o1);
+        js.relu(a, o1); native().relu(a, o2); close(o2, o1);
+        js.reluBackward(a, b2, o1); native().reluBackward(a, b2, o2); close(o2, o1);
+        expect(Math.abs(native().sum(a) - js.sum(a))).toBeLessThan(1e-4 * Math.max(1, Math.sqrt(n)));
+        for (const [nest, first] of [[false, true], [true, false]] as const) {
+          const p1 = rand(n), buf1 = rand(n), p2 = new Float32Array(p1), buf2 = new Float32Array(buf1);
+          js.sgdStep(p1, b2, buf1, 0.1, 0.9, 1e-4, nest, first);
+          native().sgdStep(p2, b2, buf2, 0.1, 0.9, 1e-4, nest, first);
+          close(p2, p1);
+          close(buf2, buf1);
+        }
+        for (const dec of [true, false]) {
+          const p1 = rand(n), m1 = rand(n, 0.1), v1 = rand(n).map(Math.abs);
+          const p2 = new Float32Array(p1), m2 = new Float32Array(m1), v2 = new Float32Array(v1);
+          js.adamStep(p1, b2, m1, v1, 1e-3, 0.9, 0.999, 1e-8, 0.01, 3, dec);
+          native().adamStep(p2, b2, m2, v2, 1e-3, 0.9, 0.999, 1e-8, 0.01, 3, dec);
+          close(p2, p1);
+          close(m2, m1);
+          close(v2, v1);
+        }
+      }
+    });
+
+    itN("bad arguments throw JS errors, never crash", () => {
+      const nat = native() as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const f = new Float32Array(4);
+      expect(() => nat.gemm!(false, false, 4, 4, 4, 1, f, f, 0, f)).toThrow(/needs 16/);
+      expect(() => nat.add!(f, new Float32Array(2), f)).toThrow(/b has 2/);
+      expect(() => nat.add!(f, [1, 2, 3, 4], f)).toThrow(/Float32Array/);
+      expect(() => nat.relu!()).toThrow();
+      const p = convP(1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1);
+      expect(() => nat.conv2dForward!(new Float32Array(10), new Float32Array(54), null, new Float32Array(75), p)).toThrow(/x has 10/);
+      expect(() => nat.conv2dForward!(new Float32Array(50), new Float32Array(54), null, new Float32Array(75), { ...p, oh: 9 })).toThrow(/oh/);
+      expect(() => nat.conv2dForward!(new Float32Array(50), new Float32Array(54), null, new Float32Array(75), { ...p, groups: 2 })).toThrow(/groups/);
+      expect(() => nat.conv2dForward!(new Float32Array(50), new Float32Array(54), null, new Float32Array(75), { ...p, n: -1 })).toThrow();
+      expect(() => nat.maxPool2dForward!(f, f, new Float32Array(4), poolP(1, 1, 2, 2, 1, 1, 0))).toThrow(/Int32Array/);
+      const np = { T: 2, M: 3, theta: 1, tau: 0.5, hardReset: true, v0: 0, surrogate: 7, surrogateParam: 1 };
+      expect(() => nat.neuronForward!(new Float32Array(6), new Float32Array(6), new Float32Array(6), new Float32Array(6), np)).toThrow(/surrogate/);
+      const r = loadAddon(addonPath(b.dir));
+      if ("addon" in r) expect(r.addon.info().threads).toBeGreaterThan(0);
+    });
+  });
+}
