@@ -21,7 +21,7 @@ export interface Conv2dOptions {
 
 export class Conv2d extends Module {
   readonly weight: Parameter;
-  readonly bias: Parameter | null;
+  bias: Parameter | null;
   readonly kernel: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
@@ -45,6 +45,11 @@ export class Conv2d extends Module {
       : null;
   }
 
+  /** Used by foldAffine when the conv was built without a bias. */
+  registerBias(p: Parameter): void {
+    this.bias = this.registerParameter("bias", p);
+  }
+
   /** Output spatial size for an input of h×w (throws naming the layer geometry when it does not fit). */
   outputSize(h: number, w: number): [number, number] {
     const oh = Math.floor((h + 2 * this.padding[0] - this.kernel[0]) / this.stride[0]) + 1;
@@ -60,7 +65,28 @@ export class Conv2d extends Module {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, groups: this.groups });
   }
 
+  /** Folds a following per-channel affine y·scale + shift (an eval-mode BN) into this conv. */
+  foldAffine(scale: Float32Array, shift: Float32Array): void {
+    foldAffineInto(this, this.outChannels, scale, shift);
+  }
+
   override describe(): string {
     return `Conv2d(${this.inChannels}, ${this.outChannels}, kernel=${this.kernel.join("x")}, stride=${this.stride.join(",")}, padding=${this.padding.join(",")}${this.groups > 1 ? `, groups=${this.groups}` : ""}${this.bias ? "" : ", bias=false"})`;
   }
+}
+
+/** w[k, ...] *= scale[k]; b[k] = b[k]·scale[k] + shift[k], registering a bias when the layer had none. */
+export function foldAffineInto(layer: { weight: Parameter; bias: Parameter | null }, out: number, scale: Float32Array, shift: Float32Array): void {
+  if (scale.length !== out || shift.length !== out) {
+    throw new ShapeError("foldAffine", `${scale.length} scales / ${shift.length} shifts for ${out} output channels`);
+  }
+  const w = layer.weight.data;
+  const per = w.length / out;
+  for (let k = 0; k < out; k++) for (let i = 0; i < per; i++) w[k * per + i]! *= scale[k]!;
+  if (!layer.bias) {
+    const b = new Parameter(Tensor.zeros([out]));
+    (layer as unknown as { registerBias(p: Parameter): void }).registerBias(b);
+  }
+  const b = layer.bias!.data;
+  for (let k = 0; k < out; k++) b[k] = b[k]! * scale[k]! + shift[k]!;
 }

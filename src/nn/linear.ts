@@ -5,6 +5,7 @@ import { linear } from "../engine/index.js";
 import { Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 import { torchDefaultBias, torchDefaultWeight } from "./init.js";
+import { foldAffineInto } from "./conv.js";
 
 export interface LinearOptions {
   bias?: boolean;
@@ -15,7 +16,7 @@ export interface LinearOptions {
 
 export class Linear extends Module {
   readonly weight: Parameter;
-  readonly bias: Parameter | null;
+  bias: Parameter | null;
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
@@ -31,6 +32,15 @@ export class Linear extends Module {
       throw new ShapeError("Linear", `expects [N, ${this.inFeatures}], got ${fmtShape(x.shape)}`);
     }
     return linear(x, this.weight, this.bias ?? undefined);
+  }
+
+  registerBias(p: Parameter): void {
+    this.bias = this.registerParameter("bias", p);
+  }
+
+  /** Folds a following per-feature affine y·scale + shift (an eval-mode BN1d) into this layer. */
+  foldAffine(scale: Float32Array, shift: Float32Array): void {
+    foldAffineInto(this, this.outFeatures, scale, shift);
   }
 
   override describe(): string {

@@ -1,0 +1,12 @@
+export { surrogate, surrogateGrad, spikeFn, SURROGATE_NAMES, type Surrogate, type SurrogateName } from "./surrogate.js";
+export { neuronMultiStep, neuronStep, type NeuronDynamics, type MultiStepResult, type StepResult } from "./functional.js";
+export { TemporalModule, foldTime, unfoldTime, type StepMode } from "./temporal.js";
+export { BaseNeuron, IFNode, LIFNode, type NeuronOptions } from "./neuron.js";
+export { QCFS, ClipReLU, qcfs, clipRelu, type ThresholdActivationOptions } from "./qcfs.js";
+export { TEBN } from "./tebn.js";
+export { RcsCollector, rcsAnnStat, rcsSnnStat, rcsMask, rcsLoss, rcsTailSteps, RCS_TAIL_FRACTION } from "./rcs.js";
+export { SpikeMonitor, joinRecords, type LayerGeometry, type LayerSpikeRecord, type SpikeRecord } from "./monitor.js";
+export { foldBatchNorm } from "./fold.js";
+export { convertToSNN, type ConvertOptions } from "./convert.js";
+export { setCalibrationDropout, withCalibrationDropout, CALIBRATION_DROPOUT } from "./calibration.js";
+export { repeatTime } from "../engine/index.js";
