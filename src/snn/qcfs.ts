@@ -67,7 +67,7 @@ abstract class ThresholdActivation extends Module {
   readonly lambda: Parameter;
   rcs: RcsCollector | null = null;
   layerName = "";
-  constructor(opts: ThresholdActivationOptions) {
+  constructor(opts: ThresholdActivationOptions = {}) {
     super();
     this.lambda = this.registerParameter("lambda", new Parameter(Tensor.from([opts.lambdaInit ?? 8], [1]), { weightDecay: opts.weightDecay ?? false }));
   }

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { Rng, Tensor, noGrad } from "../../src/engine/index.js";
+import { BatchNorm2d } from "../../src/nn/index.js";
+import { TEBN } from "../../src/snn/index.js";
+import { gradcheck } from "../helpers/gradcheck.js";
+
+describe("TEBN", () => {
+  const T = 3, B = 2, C = 2, H = 2, W = 2;
+
+  it("statistics pooled over B, T, H, W; output scaled by p_t", () => {
+    const x = Tensor.randn([T * B, C, H, W], new Rng(1), 1.5);
+    const tebn = new TEBN(C, T);
+    tebn.p.data.set([0.5, 1, 2]);
+    const bn = new BatchNorm2d(C);
+    const y = noGrad(() => tebn.forward(x));
+    const ref = noGrad(() => bn.forward(x));
+    const per = B * C * H * W;
+    for (let t = 0; t < T; t++) for (let i = 0; i < per; i++) expect(y.data[t * per + i]).toBeCloseTo(ref.data[t * per + i]! * tebn.p.data[t]!, 5);
+    expect(Array.from(tebn.bn.runningMean.data)).toEqual(Array.from(bn.runningMean.data));
+    expect(tebn.p.weightDecay).toBe(false);
+    expect(tebn.p.shape).toEqual([T, 1, 1, 1, 1]);
+  });
+
+  it("gradients wrt x, γ, β and p_t (finite differences)", () => {
+    const tebn = new TEBN(C, T);
+    tebn.p.data.set([0.7, 1.2, 0.9]);
+    tebn.bn.weight!.data.set([1.3, 0.6]);
+    tebn.bn.bias!.data.set([0.1, -0.2]);
+    const x = Tensor.randn([T * B, C, H, W], new Rng(2), 1, true);
+    gradcheck((xx) => tebn.forward(xx), [x]);
+    gradcheck(() => tebn.forward(x), [tebn.p, tebn.bn.weight!, tebn.bn.bias!]);
+  });
+
+  it("single-step works in eval mode and matches multi-step eval", () => {
+    const tebn = new TEBN(C, T);
+    tebn.p.data.set([0.5, 1, 2]);
+    tebn.bn.runningMean.data.set([0.3, -0.1]);
+    tebn.bn.runningVar.data.set([2, 0.5]);
+    tebn.eval();
+    const x = Tensor.randn([T * B, C, H, W], new Rng(3), 1);
+    const multi = noGrad(() => tebn.forward(x));
+    tebn.setStepMode("single");
+    const per = B * C * H * W;
+    for (let t = 0; t < T; t++) {
+      const y = noGrad(() => tebn.forward(x.slice(t * B, (t + 1) * B)));
+      for (let i = 0; i < per; i++) expect(y.data[i]).toBeCloseTo(multi.data[t * per + i]!, 6);
+    }
+    tebn.train();
+    tebn.resetState();
+    expect(() => tebn.forward(x.slice(0, B))).toThrow(/eval mode/);
+  });
+
+  it("rejects a T it was not built for", () => {
+    const tebn = new TEBN(C, T);
+    tebn.T = 2;
+    expect(() => tebn.forward(Tensor.zeros([4, C, H, W]))).toThrow(/built for T=3/);
+  });
+});
