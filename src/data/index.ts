@@ -1,0 +1,26 @@
+/** spikecut data layer: frame and event datasets, transforms, event integration and emulation, loaders. */
+export * from "./errors.js";
+export * from "./fsutil.js";
+export * from "./idx.js";
+export * from "./cifar.js";
+export * from "./tar.js";
+export * from "./frame-dataset.js";
+export * from "./download.js";
+export * from "./datasets.js";
+export * from "./bundled.js";
+export * from "./transforms.js";
+export * from "./events/types.js";
+export * from "./events/nmnist.js";
+export * from "./events/aedat2.js";
+export * from "./events/aedat3.js";
+export * from "./events/aedat4.js";
+export * from "./events/npy.js";
+export * from "./events/compression.js";
+export { parseXml, escapeXml, type XmlElement } from "./events/xml.js";
+export * from "./detect.js";
+export * from "./integrate.js";
+export * from "./emulate.js";
+export * from "./event-augment.js";
+export * from "./event-dataset.js";
+export * from "./loader.js";
+export * from "./png.js";
