@@ -15,6 +15,7 @@ import { QCFS, ClipReLU } from "../snn/qcfs.js";
 import { RcsCollector } from "../snn/rcs.js";
 import { SpikeMonitor, joinRecords, type SpikeRecord } from "../snn/monitor.js";
 import type { ModelSpec } from "./spec.js";
+import type { CostInput } from "../cutoff/cost-types.js";
 import type { ActivationSite, ResolvedBuildOptions } from "./build.js";
 
 /** The spike monitors of every spiking layer, in forward order. */
@@ -35,6 +36,34 @@ export class ModelMonitors {
   /** Everything recorded since the last clear, [T, N] per layer (samples in the order they were run). */
   collect(): SpikeRecord {
     return joinRecords(this.layers.map((m) => m.collect()), this.inputMacs);
+  }
+
+  /**
+   * The recorded counts in the cutoff layer's cost-accounting format (src/cutoff/cost-types.ts): layer 0 is
+   * the analog input layer (MACs per step, no spikes), then every spiking layer with its mean fan-out; the
+   * exact per-(t, n, l) SOPs (per-neuron fan-outs, borders included) are passed as `sops`.
+   */
+  toCostInput(record: SpikeRecord = this.collect()): CostInput {
+    const { T, N } = record;
+    const L = record.layers.length + 1;
+    const spikes = new Float64Array(T * N * L);
+    const sops = new Float64Array(T * N * L);
+    record.layers.forEach((l, j) => {
+      for (let t = 0; t < l.T; t++) {
+        for (let n = 0; n < N; n++) {
+          spikes[(t * N + n) * L + j + 1] = l.spikes[t * N + n]!;
+          sops[(t * N + n) * L + j + 1] = l.sops[t * N + n]!;
+        }
+      }
+    });
+    return {
+      layers: [
+        { name: "input", neurons: 0, fanOut: 0, macsFirstLayer: record.inputMacs },
+        ...record.layers.map((l) => ({ name: l.name, neurons: l.neurons, fanOut: l.neurons ? l.fanoutTotal / l.neurons : 0 })),
+      ],
+      spikes: { data: spikes, shape: [T, N, L] },
+      sops: { data: sops, shape: [T, N, L] },
+    };
   }
 }
 
