@@ -11,6 +11,12 @@ type Case = [name: string, inputs: () => Tensor[], fn: (...xs: Tensor[]) => Tens
 
 const r = (shape: number[], seed: number, std = 1): Tensor => randn(shape, seed, true, std);
 const pos = (shape: number[], seed: number): Tensor => rand(shape, seed, 0.5, 2, true);
+/** A leaf requiring grad with a large offset (tests cancellation in variance computations). */
+const shifted = (shape: number[], seed: number, offset: number): Tensor => {
+  const t = randn(shape, seed, true);
+  for (let i = 0; i < t.size; i++) t.data[i]! += offset;
+  return t;
+};
 const labels = Array.from({ length: 32 }, (_, i) => (i * 7) % 10);
 
 const cases: Case[] = [
@@ -50,6 +56,8 @@ const cases: Case[] = [
   ["conv2d first layer", () => [randn([4, 1, 12, 12], 1), r([8, 1, 3, 3], 2, 0.3), r([8], 3)], (x, w, b) => E.conv2d(x!, w!, b!, { padding: 1 })],
   ["conv2d stride 2 groups 2", () => [r([2, 4, 9, 9], 1), r([6, 2, 3, 3], 2, 0.3)], (x, w) => E.conv2d(x!, w!, null, { stride: 2, groups: 2 })],
   ["conv2d 1x1 rect pad", () => [r([2, 6, 7, 5], 1), r([4, 6, 1, 3], 2, 0.3)], (x, w) => E.conv2d(x!, w!, null, { padding: [0, 1] })],
+  ["conv2d 32ch 14x14 (bench shape, smaller batch)", () => [r([4, 32, 14, 14], 1), r([32, 32, 3, 3], 2, 0.1)], (x, w) => E.conv2d(x!, w!, null, { padding: 1 })],
+  ["conv2d 1ch 28x28 first layer (bench shape, smaller batch)", () => [randn([8, 1, 28, 28], 1), r([32, 1, 3, 3], 2, 0.3)], (x, w) => E.conv2d(x!, w!, null, { padding: 1 })],
   ["avgPool2d", () => [r([2, 4, 8, 8], 1)], (x) => E.avgPool2d(x!, 2)],
   ["avgPool2d pad", () => [r([2, 4, 7, 7], 1)], (x) => E.avgPool2d(x!, 3, 2, 1)],
   ["maxPool2d", () => [r([2, 4, 8, 8], 1)], (x) => E.maxPool2d(x!, 2)],
@@ -57,6 +65,8 @@ const cases: Case[] = [
   ["adaptiveAvgPool2d", () => [r([2, 4, 5, 5], 1)], (x) => E.adaptiveAvgPool2d(x!, 1)],
   ["batchNorm train", () => [r([8, 6, 5, 5], 1, 2), pos([6], 2), r([6], 3)],
     (x, g, b) => E.batchNorm(x!, g!, b!, Tensor.zeros([6]), Tensor.ones([6]), { training: true })],
+  ["batchNorm train, large channel means", () => [shifted([16, 4, 6, 6], 1, 1000), pos([4], 2), r([4], 3)],
+    (x, g, b) => E.batchNorm(x!, g!, b!, null, null, { training: true })],
   ["batchNorm eval", () => [r([8, 6, 5, 5], 1, 2), pos([6], 2), r([6], 3)],
     (x, g, b) => E.batchNorm(x!, g!, b!, Tensor.from([0.1, 0.2, 0, -0.1, 0.3, 0]), Tensor.from([1, 2, 0.5, 1, 3, 1]), { training: false })],
   ["dropout", () => [r([20, 20], 1)], (x) => E.dropout(x!, 0.4, true, new E.Rng(3))],

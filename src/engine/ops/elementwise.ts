@@ -29,6 +29,10 @@ function compute(code: Bin, a: Tensor, b: Tensor, outShape: Shape): Float32Array
       getBackend().mul(a.data, b.data, out);
       return out;
     }
+    if (code === Bin.Sub) {
+      getBackend().axpby(a.data, 1, b.data, -1, out);
+      return out;
+    }
   }
   binaryBroadcast(code, a.data, a.shape, b.data, b.shape, outShape, out);
   return out;
