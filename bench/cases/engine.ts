@@ -1,0 +1,131 @@
+/** Engine cases from issue 3: conv, matmul, linear, batch norm (through the ops) and the fused LIF kernel. */
+import { Tensor, batchNorm, conv2d, getBackend, linear, matmul, noGrad } from "../../src/engine/index.js";
+import { Rng } from "../../src/engine/random.js";
+import type { NeuronParams } from "../../src/engine/backend.js";
+import type { BenchCase, Prepared } from "./types.js";
+
+const rng = new Rng(42);
+const randn = (shape: number[], requiresGrad = false): Tensor => Tensor.randn(shape, rng, 1, requiresGrad);
+
+function convCase(n: number, c: number, hw: number, k: number, backward: boolean): BenchCase {
+  const flopsFwd = 2 * n * k * hw * hw * c * 9;
+  // First layer (c = 1): nothing upstream needs dx, so backward is dw only, as in a real network.
+  const needDx = c > 1;
+  return {
+    name: `conv2d_${n}x${c}x${hw}x${hw}_k3_${backward ? "fwd_bwd" : "fwd"}`,
+    kind: "compute",
+    work: backward ? flopsFwd * (needDx ? 3 : 2) : flopsFwd,
+    torch: "engine.py",
+    setup(): Prepared {
+      const x = randn([n, c, hw, hw], backward && needDx);
+      const w = randn([k, c, 3, 3], backward).requiresGrad_(backward);
+      if (!backward) return { level: "op", run: () => void noGrad(() => conv2d(x, w, null, { padding: 1 })) };
+      const g = randn([n, k, hw, hw]);
+      return {
+        level: "op",
+        run: () => {
+          x.grad = null;
+          w.grad = null;
+          conv2d(x, w, null, { padding: 1 }).backward(g);
+        },
+      };
+    },
+  };
+}
+
+function linearCase(n: number, i: number, o: number, backward: boolean): BenchCase {
+  return {
+    name: `linear_${n}x${i}x${o}_${backward ? "fwd_bwd" : "fwd"}`,
+    kind: "compute",
+    work: 2 * n * i * o * (backward ? 3 : 1),
+    torch: "engine.py",
+    setup(): Prepared {
+      const x = randn([n, i], backward);
+      const w = randn([o, i], backward);
+      const b = randn([o], backward);
+      if (!backward) return { level: "op", run: () => void noGrad(() => linear(x, w, b)) };
+      const g = randn([n, o]);
+      return {
+        level: "op",
+        run: () => {
+          x.grad = w.grad = b.grad = null;
+          linear(x, w, b).backward(g);
+        },
+      };
+    },
+  };
+}
+
+const matmulCase: BenchCase = {
+  name: "matmul_512",
+  kind: "compute",
+  work: 2 * 512 ** 3,
+  torch: "engine.py",
+  setup(): Prepared {
+    const a = randn([512, 512]);
+    const b = randn([512, 512]);
+    return { level: "op", run: () => void noGrad(() => matmul(a, b)) };
+  },
+};
+
+const bnShape = [64, 32, 28, 28];
+const bnBytes = 5 * 4 * bnShape.reduce((a, b) => a * b, 1); // fwd: read x, write y; bwd: read x, dy, write dx
+const batchNormCase: BenchCase = {
+  name: "batchnorm_64x32x28x28_fwd_bwd",
+  kind: "memory",
+  work: bnBytes,
+  torch: "engine.py",
+  setup(): Prepared {
+    const x = randn(bnShape, true);
+    const gamma = Tensor.ones([32], true);
+    const beta = Tensor.zeros([32], true);
+    const rm = Tensor.zeros([32]);
+    const rv = Tensor.ones([32]);
+    const g = randn(bnShape);
+    return {
+      level: "op",
+      run: () => {
+        x.grad = gamma.grad = beta.grad = null;
+        batchNorm(x, gamma, beta, rm, rv, { training: true }).backward(g);
+      },
+    };
+  },
+};
+
+// 2^21 neurons, T = 8: forward reads x and writes S, U, H; backward reads gS, H, S and writes dx.
+const lifM = 1 << 21;
+const lifT = 8;
+const lifCase: BenchCase = {
+  name: "lif_fwd_bwd_T8_N2M",
+  kind: "memory",
+  work: 8 * 4 * lifT * lifM,
+  torch: "engine.py",
+  setup(): Prepared {
+    const n = lifT * lifM;
+    const x = randn([n]);
+    const gS = randn([n]);
+    const s = new Float32Array(n), u = new Float32Array(n), h = new Float32Array(n), dx = new Float32Array(n);
+    const p: NeuronParams = { T: lifT, M: lifM, theta: 1, tau: 0.5, hardReset: true, v0: 0, surrogate: 0, surrogateParam: 1 };
+    // Raw kernels with buffers reused: the per-call allocation of 4 x 64 MB arrays in the op would time the allocator.
+    return {
+      level: "kernel",
+      run: () => {
+        const be = getBackend();
+        be.neuronForward(x.data, s, u, h, p);
+        be.neuronBackward(gS.data, null, h, s, dx, p);
+      },
+    };
+  },
+};
+
+export const cases: BenchCase[] = [
+  convCase(64, 32, 14, 32, false),
+  convCase(64, 32, 14, 32, true),
+  convCase(64, 1, 28, 32, false),
+  convCase(64, 1, 28, 32, true),
+  matmulCase,
+  linearCase(128, 3136, 256, false),
+  linearCase(128, 3136, 256, true),
+  batchNormCase,
+  lifCase,
+];
