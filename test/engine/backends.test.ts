@@ -93,3 +93,32 @@ describe("native vs js backend", () => {
     });
   }
 });
+
+describe("kernels on views", () => {
+  it("sliced tensors (storage at a non-zero offset) give the same results as copies, on every backend", () => {
+    const backends: ("js" | "native")[] = nativeAvailable() ? ["js", "native"] : ["js"];
+    for (const be of backends) {
+      withBackend(be, () => {
+        const x = randn([5, 3, 6, 6], 1);
+        const w = randn([4, 3, 3, 3], 2);
+        const v = x.slice(2, 4);
+        expect(v.data.byteOffset).toBeGreaterThan(0);
+        const c = v.clone();
+        const pairs: [Tensor, Tensor][] = [
+          [E.conv2d(v, w, null, { padding: 1 }), E.conv2d(c, w, null, { padding: 1 })],
+          [E.add(v, v), E.add(c, c)],
+          [E.mul(v, v), E.mul(c, c)],
+          [E.relu(v), E.relu(c)],
+          [E.sum(v), E.sum(c)],
+          [E.maxPool2d(v, 2), E.maxPool2d(c, 2)],
+          [E.avgPool2d(v, 2), E.avgPool2d(c, 2)],
+          [E.batchNorm(v, null, null, null, null, { training: true }), E.batchNorm(c, null, null, null, null, { training: true })],
+          [E.matmul(v.reshape([6, 36]), E.transpose(c.reshape([6, 36]), 0, 1)), E.matmul(c.reshape([6, 36]), E.transpose(c.reshape([6, 36]), 0, 1))],
+        ];
+        pairs.forEach(([p, q], i) => {
+          if (!p.data.every((val, j) => val === q.data[j])) throw new Error(`${be}: view case ${i} differs from the copy`);
+        });
+      });
+    }
+  });
+});

@@ -135,6 +135,7 @@ describe("dropout", () => {
   it("errors", () => {
     expectShapeError(() => dropout(randn([2], 1), 1.5, true), "dropout", "[2]");
     expectShapeError(() => dropout(randn([2], 1), 0.5, true, {} as Rng), "dropout", "rng");
+    expectShapeError(() => dropout(randn([2], 1), 0.5, 1 as unknown as boolean), "dropout", "training", "[2]");
   });
 });
 

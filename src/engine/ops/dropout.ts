@@ -9,6 +9,7 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = glob
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new ShapeError("dropout", `p must be a number in [0, 1], got ${String(p)} (input ${fmtShape(x.shape)})`);
   }
+  if (typeof training !== "boolean") throw new ShapeError("dropout", `training must be a boolean, got ${typeof training} (input ${fmtShape(x.shape)})`);
   if (!(rng instanceof Rng)) throw new ShapeError("dropout", `rng must be an Rng (input ${fmtShape(x.shape)})`);
   if (!training || p === 0) return x;
   const n = x.size;
