@@ -153,6 +153,17 @@ describe("topk", () => {
     expect(Array.from(topk(Tensor.from([2, 7, 7, 1]), 1).indices)).toEqual([1]);
     expect(topk(randn([2, 3, 4], 1), 4).values.shape).toEqual([2, 3, 4]);
     expect(topk(randn([2, 3], 1), 0).values.shape).toEqual([2, 0]);
+    // NaN ranks first (PyTorch), through the sorting fallback
+    const nan = topk(Tensor.from([1, Number.NaN, 3]), 2);
+    expect(Number.isNaN(nan.values.data[0]!)).toBe(true);
+    expect(Array.from(nan.indices)).toEqual([1, 2]);
+    // k above the insertion fast path's limit
+    const big = randn([3, 40], 9);
+    const t20 = topk(big, 20);
+    for (let row = 0; row < 3; row++) {
+      const sorted = Array.from(big.data.subarray(row * 40, row * 40 + 40)).sort((p, q) => q - p).slice(0, 20);
+      expectClose(t20.values.data.subarray(row * 20, row * 20 + 20), sorted);
+    }
   });
   it("gradients", () => {
     gradcheck((a) => topk(a!, 2).values, [randn([3, 6], 2, true)]);

@@ -32,6 +32,7 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Int32Arra
       idx[r] = bi;
       continue;
     }
+    if (k <= 16 && selectSmallK(xd, base, n, k, vals, idx, r * k)) continue;
     for (let j = 0; j < n; j++) order[j] = j;
     // descending by value, ties by lower index (stable); NaN counts as the largest, like PyTorch
     order.sort((i, j) => {
@@ -54,4 +55,29 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Int32Arra
     return [d];
   });
   return { values, indices: idx };
+}
+
+/**
+ * Top-k of one row by insertion into a sorted buffer (O(n k), no comparator closure): the fast path for the
+ * small k of cutoff policies. Returns false (nothing written) when the row holds a NaN.
+ */
+function selectSmallK(x: Float32Array, base: number, n: number, k: number, vals: Float32Array, idx: Int32Array, o: number): boolean {
+  if (k === 0) return true;
+  let m = 0; // filled entries in vals/idx[o .. o+m)
+  for (let j = 0; j < n; j++) {
+    const v = x[base + j]!;
+    if (v !== v) return false;
+    if (m === k && !(v > vals[o + k - 1]!)) continue;
+    // insertion point: after every entry >= v (earlier indices win ties)
+    let p = m === k ? k - 1 : m;
+    while (p > 0 && vals[o + p - 1]! < v) {
+      vals[o + p] = vals[o + p - 1]!;
+      idx[o + p] = idx[o + p - 1]!;
+      p--;
+    }
+    vals[o + p] = v;
+    idx[o + p] = j;
+    if (m < k) m++;
+  }
+  return true;
 }
