@@ -22,6 +22,7 @@ const labels = Array.from({ length: 32 }, (_, i) => (i * 7) % 10);
 const cases: Case[] = [
   ["add same shape", () => [r([64, 130], 1), r([64, 130], 2)], (a, b) => E.add(a!, b!)],
   ["add channel bias", () => [r([4, 16, 9, 9], 1), r([1, 16, 1, 1], 2)], (a, b) => E.add(a!, b!)],
+  ["sub same shape", () => [r([33, 70], 1), r([33, 70], 2)], (a, b) => E.sub(a!, b!)],
   ["sub broadcast", () => [r([8, 1, 5], 1), r([7, 1], 2)], (a, b) => E.sub(a!, b!)],
   ["mul same shape", () => [r([64, 130], 1), r([64, 130], 2)], (a, b) => E.mul(a!, b!)],
   ["mul scalar", () => [r([3, 50], 1)], (a) => E.mul(a!, 0.3)],
