@@ -52,22 +52,32 @@ export function gapOfRow(y: ArrayLike<number>, k = 2, off = 0, K = y.length - of
   return Math.fround(buf[0] - buf[k - 1]);
 }
 
+/**
+ * Σ_k exp(y_k − m) in float64, in index order, skipping terms with y_k − m ≤ −40: they are below 4.3e−18
+ * while the sum is ≥ 1 (the max term is exp(0)), so they cannot change it beyond the last bit, and skipping
+ * them makes the common case (most classes far below the winner) several times faster.
+ */
+export function sumExpFrom(y: ArrayLike<number>, off: number, K: number, m: number): number {
+  let s = 0;
+  for (let i = 0; i < K; i++) {
+    const d = y[off + i] - m;
+    if (d > -40) s += Math.exp(d);
+  }
+  return s;
+}
+
 /** Largest softmax probability of a row (float64 softmax of the accumulated output). */
 export function maxSoftmaxOfRow(y: ArrayLike<number>, off = 0, K = y.length - off): number {
   let m = -Infinity;
   for (let i = 0; i < K; i++) if (y[off + i] > m) m = y[off + i];
-  let s = 0;
-  for (let i = 0; i < K; i++) s += Math.exp(y[off + i] - m);
-  return 1 / s;
+  return 1 / sumExpFrom(y, off, K, m);
 }
 
 /** SpikeCP nonconformity score of class c: −log(softmax(Y)_c + 1e−5). */
 export function conformalScoreOfRow(y: ArrayLike<number>, c: number, off = 0, K = y.length - off): number {
   let m = -Infinity;
   for (let i = 0; i < K; i++) if (y[off + i] > m) m = y[off + i];
-  let s = 0;
-  for (let i = 0; i < K; i++) s += Math.exp(y[off + i] - m);
-  return -Math.log(Math.exp(y[off + c] - m) / s + 1e-5);
+  return -Math.log(Math.exp(y[off + c] - m) / sumExpFrom(y, off, K, m) + 1e-5);
 }
 
 /**
@@ -81,9 +91,7 @@ export function secondScoreOfRow(y: ArrayLike<number>, off = 0, K = y.length - o
     const v = y[off + i];
     if (v > a) { b = a; a = v; } else if (v > b) b = v;
   }
-  let s = 0;
-  for (let i = 0; i < K; i++) s += Math.exp(y[off + i] - a);
-  return -Math.log(Math.exp(b - a) / s + 1e-5);
+  return -Math.log(Math.exp(b - a) / sumExpFrom(y, off, K, a) + 1e-5);
 }
 
 function table(out: CutoffOutputs, f: (Y: Float32Array, off: number, K: number) => number, ctor: "f32" | "f64" | "i32"): Float32Array | Float64Array | Int32Array {
@@ -95,7 +103,7 @@ function table(out: CutoffOutputs, f: (Y: Float32Array, off: number, K: number) 
 
 /** argmax of Y(t) for every (t, n): Int32Array [T, N]. */
 export function argmaxTable(out: CutoffOutputs): Int32Array {
-  return cached(out, "argmax", () => table(out, (Y, o, K) => argmaxOfRow(Y, o, K), "i32") as Int32Array);
+  return topTwo(out).arg;
 }
 
 /** 1 where argmax Y(t) equals the label: Uint8Array [T, N]. */
@@ -123,26 +131,34 @@ export function stableCorrectTable(out: CutoffOutputs): Uint8Array {
 }
 
 /**
- * One pass over Y computing, per (t, n), the largest and second-largest value and Σ exp(y − max).
- * The tables below are derived from it with exactly the arithmetic of the single-row functions above.
+ * One pass over Y computing, per (t, n), the largest value, its (first) index and the second-largest
+ * value; and, lazily (only softmax-based policies need it), Σ_k exp(y_k − max).
+ * The tables below are derived from these with exactly the arithmetic of the single-row functions above.
  */
-interface RowStats { top1: Float32Array; top2: Float32Array; sumExp: Float64Array }
-function rowStats(out: CutoffOutputs): RowStats {
-  return cached(out, "rowstats", () => {
+interface TopTwo { top1: Float32Array; top2: Float32Array; arg: Int32Array }
+function topTwo(out: CutoffOutputs): TopTwo {
+  return cached(out, "toptwo", () => {
     const { T, N, K, Y } = out;
-    const top1 = new Float32Array(T * N), top2 = new Float32Array(T * N), sumExp = new Float64Array(T * N);
-    for (let i = 0; i < T * N; i++) {
-      const off = i * K;
-      let a = -Infinity, b = -Infinity;
-      for (let j = 0; j < K; j++) {
+    const top1 = new Float32Array(T * N), top2 = new Float32Array(T * N), arg = new Int32Array(T * N);
+    for (let i = 0, off = 0; i < T * N; i++, off += K) {
+      let a = Y[off], b = -Infinity, ai = 0;
+      for (let j = 1; j < K; j++) {
         const v = Y[off + j];
-        if (v > a) { b = a; a = v; } else if (v > b) b = v;
+        if (v > a) { b = a; a = v; ai = j; } else if (v > b) b = v;
       }
-      let s = 0;
-      for (let j = 0; j < K; j++) s += Math.exp(Y[off + j] - a);
-      top1[i] = a; top2[i] = b; sumExp[i] = s;
+      top1[i] = a; top2[i] = b; arg[i] = ai;
     }
-    return { top1, top2, sumExp };
+    return { top1, top2, arg };
+  });
+}
+
+function sumExpTable(out: CutoffOutputs): Float64Array {
+  return cached(out, "sumexp", () => {
+    const { T, N, K, Y } = out;
+    const { top1 } = topTwo(out);
+    const r = new Float64Array(T * N);
+    for (let i = 0, off = 0; i < T * N; i++, off += K) r[i] = sumExpFrom(Y, off, K, top1[i]);
+    return r;
   });
 }
 
@@ -150,7 +166,7 @@ function rowStats(out: CutoffOutputs): RowStats {
 export function gapTable(out: CutoffOutputs, k = 2): Float32Array {
   if (k !== 2) return cached(out, `gap${k}`, () => table(out, (Y, o, K) => gapOfRow(Y, k, o, K), "f32") as Float32Array);
   return cached(out, "gap2", () => {
-    const { top1, top2 } = rowStats(out);
+    const { top1, top2 } = topTwo(out);
     const g = new Float32Array(top1.length);
     for (let i = 0; i < g.length; i++) g[i] = Math.fround(top1[i] - top2[i]);
     return g;
@@ -160,7 +176,7 @@ export function gapTable(out: CutoffOutputs, k = 2): Float32Array {
 /** Max softmax table [T, N]. */
 export function maxSoftmaxTable(out: CutoffOutputs): Float64Array {
   return cached(out, "maxsm", () => {
-    const { sumExp } = rowStats(out);
+    const sumExp = sumExpTable(out);
     const r = new Float64Array(sumExp.length);
     for (let i = 0; i < r.length; i++) r[i] = 1 / sumExp[i];
     return r;
@@ -171,8 +187,15 @@ export function maxSoftmaxTable(out: CutoffOutputs): Float64Array {
 export function labelScoreTable(out: CutoffOutputs): Float64Array {
   return cached(out, "labelscore", () => {
     const { T, N, K, Y, labels } = out;
+    const { top1 } = topTwo(out);
+    const sumExp = sumExpTable(out);
     const r = new Float64Array(T * N);
-    for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) r[t * N + n] = conformalScoreOfRow(Y, labels[n], (t * N + n) * K, K);
+    for (let t = 0; t < T; t++) {
+      for (let n = 0; n < N; n++) {
+        const i = t * N + n;
+        r[i] = -Math.log(Math.exp(Y[i * K + labels[n]] - top1[i]) / sumExp[i] + 1e-5);
+      }
+    }
     return r;
   });
 }
@@ -180,7 +203,8 @@ export function labelScoreTable(out: CutoffOutputs): Float64Array {
 /** Conformal score of the runner-up class, [T, N] (see secondScoreOfRow). */
 export function secondScoreTable(out: CutoffOutputs): Float64Array {
   return cached(out, "second", () => {
-    const { top1, top2, sumExp } = rowStats(out);
+    const { top1, top2 } = topTwo(out);
+    const sumExp = sumExpTable(out);
     const r = new Float64Array(sumExp.length);
     for (let i = 0; i < r.length; i++) r[i] = -Math.log(Math.exp(top2[i] - top1[i]) / sumExp[i] + 1e-5);
     return r;

@@ -37,15 +37,18 @@ export interface TopKState extends PolicyStateBase {
   readonly fallback: boolean[];
 }
 
-/** Per-(calibration, k) sorted gaps: for each t the ascending gaps and, aligned, suffix counts of stable samples. */
+/**
+ * Per-(calibration, k) sorted gaps: for each t the ascending gaps of all samples and, separately, of the
+ * stable-correct samples, so #(gap > β) and #(gap > β ∧ stable) are two binary searches.
+ */
 interface SortedGaps {
   T: number;
   N: number;
   G: number;
-  /** [T][N] ascending gaps */
+  /** [T] ascending gaps of all samples */
   gaps: Float32Array[];
-  /** [T][N+1] stableAbove[t][i] = #stable among gaps[t][i..N-1] */
-  stableFrom: Int32Array[];
+  /** [T] ascending gaps of the stable-correct samples */
+  stableGaps: Float32Array[];
 }
 
 function sortedGaps(cal: CutoffOutputs, k: number): SortedGaps {
@@ -55,19 +58,23 @@ function sortedGaps(cal: CutoffOutputs, k: number): SortedGaps {
     const st = stableCorrectTable(cal);
     let G = -Infinity;
     for (let i = 0; i < g.length; i++) if (g[i] > G) G = g[i];
-    const gaps: Float32Array[] = [], stableFrom: Int32Array[] = [];
-    const idx = new Int32Array(N);
+    const gaps: Float32Array[] = [], stableGaps: Float32Array[] = [];
     for (let t = 0; t < T; t++) {
-      const gt = g.subarray(t * N, (t + 1) * N);
-      for (let i = 0; i < N; i++) idx[i] = i;
-      const order = Array.from(idx).sort((a, b) => gt[a] - gt[b]);
-      const sg = new Float32Array(N), sf = new Int32Array(N + 1);
-      for (let i = 0; i < N; i++) sg[i] = gt[order[i]];
-      for (let i = N - 1; i >= 0; i--) sf[i] = sf[i + 1] + st[t * N + order[i]];
-      gaps.push(sg); stableFrom.push(sf);
+      const gt = g.slice(t * N, (t + 1) * N);
+      let ns = 0;
+      for (let n = 0; n < N; n++) ns += st[t * N + n];
+      const sg = new Float32Array(ns);
+      for (let n = 0, j = 0; n < N; n++) if (st[t * N + n]) sg[j++] = gt[n];
+      gaps.push(gt.sort());
+      stableGaps.push(sg.sort());
     }
-    return { T, N, G, gaps, stableFrom };
+    return { T, N, G, gaps, stableGaps };
   });
+}
+
+/** #(values > beta) in an ascending array. */
+function countAbove(a: Float32Array, beta: number): number {
+  return a.length - upperBound(a, beta);
 }
 
 /** Index of the first element > beta in an ascending array (so N − index = #(gap > beta)). */
@@ -105,9 +112,8 @@ export function topkGridTable(cal: CutoffOutputs, k = 2, bins = 100): TopKGridTa
       grid.push(beta);
       const c = new Float32Array(T), a = new Int32Array(T), b = new Int32Array(T);
       for (let t = 0; t < T; t++) {
-        const i = upperBound(sg.gaps[t], beta);
-        b[t] = N - i;
-        a[t] = sg.stableFrom[t][i];
+        b[t] = countAbove(sg.gaps[t], beta);
+        a[t] = countAbove(sg.stableGaps[t], beta);
         c[t] = m === bins - 1 ? 1 : a[t] / b[t]; // 0/0 = NaN; Float32Array store = fl32 division
       }
       conf.push(c); ss.push(a); sel.push(b);
@@ -132,27 +138,63 @@ function calibrateGrid(cal: CutoffOutputs, epsilon: number, k: number, bins: num
   return { schema: "spikecut.cutoff-state/v1", policy: "topk", epsilon, k, mode: "grid", bins, max_gap: tab.G, beta, confidence, selected, fallback };
 }
 
+/**
+ * Exact-mode table per (calibration, k), independent of ε: for each t the candidate thresholds (0, then every
+ * distinct observed gap ascending), the selection counts, and the running maximum of the confidence so the
+ * first candidate reaching 1 − ε is a binary search.
+ */
+interface ExactTable {
+  beta: Float64Array[];
+  nSel: Int32Array[];
+  nStable: Int32Array[];
+  prefixMaxConf: Float64Array[];
+}
+
+function exactTable(cal: CutoffOutputs, k: number): ExactTable {
+  return memo(cal, `topk-exact-${k}`, () => {
+    const sg = sortedGaps(cal, k);
+    const out: ExactTable = { beta: [], nSel: [], nStable: [], prefixMaxConf: [] };
+    for (let t = 0; t < sg.T; t++) {
+      const gs = sg.gaps[t], ss = sg.stableGaps[t];
+      const N = gs.length;
+      const beta: number[] = [], nSel: number[] = [], nStable: number[] = [], pm: number[] = [];
+      let i = upperBound(gs, 0), j = upperBound(ss, 0), candidate = 0, best = -Infinity;
+      while (i < N) {
+        const sel = N - i, st = ss.length - j;
+        best = Math.max(best, st / sel);
+        beta.push(candidate); nSel.push(sel); nStable.push(st); pm.push(best);
+        candidate = gs[i];
+        while (i < N && gs[i] <= candidate) i++;
+        while (j < ss.length && ss[j] <= candidate) j++;
+      }
+      out.beta.push(Float64Array.from(beta));
+      out.nSel.push(Int32Array.from(nSel));
+      out.nStable.push(Int32Array.from(nStable));
+      out.prefixMaxConf.push(Float64Array.from(pm));
+    }
+    return out;
+  });
+}
+
 function calibrateExact(cal: CutoffOutputs, epsilon: number, k: number): TopKState {
-  const sg = sortedGaps(cal, k);
-  const { T, N, G } = sg;
+  const G = sortedGaps(cal, k).G;
+  const tab = exactTable(cal, k);
   const need = 1 - epsilon;
   const beta: number[] = [], confidence: (number | null)[] = [], selected: number[] = [], fallback: boolean[] = [];
-  for (let t = 0; t < T; t++) {
-    const gs = sg.gaps[t], sf = sg.stableFrom[t];
-    let chosen = -1, cb = 0, cc = 0;
-    // candidate β = 0, then each distinct observed gap ascending
-    let i = upperBound(gs, 0);
-    let candidate = 0;
-    for (;;) {
-      const nSel = N - i;
-      if (nSel === 0) break;
-      const a = sf[i];
-      if (a / nSel >= need) { chosen = candidate; cb = nSel; cc = a / nSel; break; }
-      candidate = gs[i];
-      i = upperBound(gs, candidate);
+  for (let t = 0; t < tab.beta.length; t++) {
+    const pm = tab.prefixMaxConf[t];
+    let lo = 0, hi = pm.length; // first index with pm >= need
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pm[mid] >= need) hi = mid; else lo = mid + 1;
     }
-    if (chosen < 0) { beta.push(G); selected.push(0); confidence.push(null); fallback.push(true); }
-    else { beta.push(chosen); selected.push(cb); confidence.push(cc); fallback.push(false); }
+    if (lo === pm.length) { beta.push(G); selected.push(0); confidence.push(null); fallback.push(true); }
+    else {
+      beta.push(tab.beta[t][lo]);
+      selected.push(tab.nSel[t][lo]);
+      confidence.push(tab.nStable[t][lo] / tab.nSel[t][lo]);
+      fallback.push(false);
+    }
   }
   return { schema: "spikecut.cutoff-state/v1", policy: "topk", epsilon, k, mode: "exact", bins: 0, max_gap: G, beta, confidence, selected, fallback };
 }
