@@ -126,6 +126,14 @@ export abstract class BaseNeuron extends TemporalModule {
     return out;
   }
 
+  /** Multi-step on an explicit [T, B, ...] sequence (sets T from axis 0); returns [T, B, ...]. */
+  forwardSequence(x: Tensor): Tensor {
+    if (x.ndim < 3) throw new ShapeError(this.constructor.name, `forwardSequence expects [T, B, ...], got ${fmtShape(x.shape)}`);
+    if (this.stepMode !== "multi") throw new Error(`${this.constructor.name}: forwardSequence needs multi-step mode`);
+    this.setTimeSteps(x.shape[0]!);
+    return this.call(x.reshape([x.shape[0]! * x.shape[1]!, ...x.shape.slice(2)])).reshape(x.shape);
+  }
+
   override describe(): string {
     return `${this.constructor.name}(θ=${+this.thresholdValue.toPrecision(6)}, τ=${this.tau}, ${this.hardReset ? "hard" : "soft"} reset, v0=${this.v0Fraction}θ, surrogate=${this.surrogate.name}(${this.surrogate.param}), ${this.stepMode}-step)`;
   }

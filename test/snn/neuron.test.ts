@@ -24,6 +24,13 @@ describe("spec §13 neuron vectors", () => {
     expect(u[5]).toBeCloseTo(0.06, 5);
   });
 
+  it("forwardSequence takes [T, B, ...] directly", () => {
+    const n = new LIFNode();
+    const y = n.forwardSequence(Tensor.full([8, 2, 1], 0.8));
+    expect(y.shape).toEqual([8, 2, 1]);
+    expect(Array.from(y.data)).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]);
+  });
+
   it("IF outputs spike·θ", () => {
     const n = new IFNode({ theta: 2 });
     n.T = 4;
