@@ -17,7 +17,8 @@ import YAML from "yaml";
 import { z } from "zod";
 
 export const DATASETS = ["fashion-mnist", "mnist", "cifar10", "cifar100", "fashion-mnist-events"] as const;
-export const PRESETS = ["vgg-small", "vgg11", "vgg16", "resnet18", "resnet20", "vgg-snn"] as const;
+/** The presets of src/models (kept in sync with src/models/presets.ts; checked by a test). */
+export const PRESETS = ["vgg-small", "vgg11", "vgg16", "resnet18", "resnet20", "vggann", "vggsnn"] as const;
 
 const int = () => z.number().int();
 const posInt = () => z.number().int().positive();

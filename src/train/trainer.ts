@@ -33,6 +33,7 @@ import type { Optimiser, ParamTensor } from "./optim/optimizer.js";
 import { SGD } from "./optim/sgd.js";
 import { LrSchedule } from "./schedule.js";
 import type { SplitSource } from "./data.js";
+import { buildModel } from "../models/build.js";
 
 /** What the trainer needs from a model (src/models' SpikingModel satisfies it). */
 export interface TrainableModel {
@@ -60,6 +61,8 @@ export type TrainEvent =
 export interface TrainData {
   train: SplitSource;
   test: SplitSource;
+  /** [C, H, W] of one frame, when it differs from the model preset's input (e.g. event frames). */
+  inputShape?: [number, number, number];
 }
 
 export interface TrainOptions {
@@ -73,7 +76,7 @@ export interface TrainOptions {
   /** Use this data instead of loading the config's dataset (tests, custom data). */
   data?: TrainData;
   /** Build the model with this instead of src/models (tests, custom models). */
-  buildModel?: (config: RunConfig) => TrainableModel;
+  buildModel?: (config: RunConfig, inputShape?: [number, number, number]) => TrainableModel;
   /** Stop after this many global steps in total (tests; the checkpoint is written as for an interrupt). */
   stopAfterSteps?: number;
 }
@@ -175,7 +178,7 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
   globalRng.seed(config.seed);
   const augRng = new Rng((config.seed ^ 0x5bd1e995) >>> 0);
   const data = opts.data ?? (await loadTrainData(config));
-  const model = (opts.buildModel ?? buildModelFromConfig)(config);
+  const model = (opts.buildModel ?? buildModelFromConfig)(config, data.inputShape);
   const params = model.namedParameters();
   const optimiser = makeOptimiser(config, params);
   const T = config.model.route === "ann" ? 1 : config.T;
@@ -353,17 +356,23 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
 
 // ---- defaults wired to src/models and src/data -------------------------------------------------------------
 
-/** Builds the config's model through src/models. */
-export function buildModelFromConfig(config: RunConfig): TrainableModel {
-  return modelFactory(config);
-}
-
-let modelFactory: (config: RunConfig) => TrainableModel = () => {
-  throw new Error("no model factory registered (src/models not available)");
-};
-/** Lets src/models (or a user) register how a config becomes a model. */
-export function setModelFactory(f: (config: RunConfig) => TrainableModel): void {
-  modelFactory = f;
+/** Builds the config's model through src/models (route ann trains with T = 1, spec §5.2). */
+export function buildModelFromConfig(config: RunConfig, inputShape?: [number, number, number]): TrainableModel {
+  const n = config.neuron;
+  return buildModel(config.model.preset ?? config.model.spec, {
+    ...(inputShape ? { inputShape } : {}),
+    route: config.model.route,
+    numClasses: config.model.numClasses,
+    T: config.model.route === "ann" ? 1 : config.T,
+    L: config.L,
+    neuron: n.type,
+    theta: n.theta,
+    tau: n.tau,
+    surrogate: n.surrogate,
+    surrogateParam: n.surrogateParam,
+    tebn: config.model.route === "snn" ? config.tebn : false,
+    seed: config.seed,
+  });
 }
 
 /** Loads the config's dataset through src/data. */

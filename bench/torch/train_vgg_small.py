@@ -1,0 +1,183 @@
+"""PyTorch peers of bench/cases/train.ts: one training step of vgg-small (batch 128, 28x28x1), median of warm runs.
+
+  train_ann_vgg_small      QCFS ANN (L=4, λ init 8, straight-through floor), BN, AvgPool, CE loss, SGD momentum step
+  train_snn_vgg_small_T4   LIF (θ=1, τ=0.5 after a hard reset, ZIF triangle surrogate γ=1) + TEBN + TET loss, T=4,
+                           static input repeated over time, SGD momentum step. The LIF runs step by step in Python
+                           with a surrogate autograd.Function per step, the way SpikingJelly's `torch` backend does it
+                           (multi-step module looping single-step charge/fire/reset).
+
+Usage: python3 train_vgg_small.py --cases name1,name2 [--threads 2]; prints one JSON line per case {"case","torch_ms"}.
+The caller (bench/main.ts) sets the tuned environment (OpenBLAS core type, malloc thresholds).
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+B = 128
+
+
+def timed(fn, min_runs=5, budget_s=float(os.environ.get("SPIKECUT_BENCH_BUDGET", "1.5"))):
+    for _ in range(2):
+        fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-6)
+    runs = max(min_runs, min(100, int(budget_s / one)))
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+class FloorSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.floor(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class QCFS(nn.Module):
+    def __init__(self, L=4, thresh=8.0):
+        super().__init__()
+        self.L = L
+        self.up = nn.Parameter(torch.tensor([thresh]))
+
+    def forward(self, x):
+        x = F.relu(x) / self.up
+        x = FloorSTE.apply(x * self.L + 0.5) / self.L
+        return torch.clamp(x, 0, 1) * self.up
+
+
+class ZIF(torch.autograd.Function):
+    """Heaviside forward, triangle surrogate backward (γ = 1)."""
+
+    @staticmethod
+    def forward(ctx, u, gamma=1.0):
+        ctx.save_for_backward(u)
+        ctx.gamma = gamma
+        return (u > 0).float()
+
+    @staticmethod
+    def backward(ctx, g):
+        (u,) = ctx.saved_tensors
+        gamma = ctx.gamma
+        sg = (1 / gamma) * (1 / gamma) * (gamma - u.abs()).clamp(min=0)
+        return g * sg, None
+
+
+class LIF(nn.Module):
+    """Multi-step LIF over time-folded [T*B, ...] input, looping single steps (SpikingJelly torch-backend style)."""
+
+    def __init__(self, T, thresh=1.0, tau=0.5):
+        super().__init__()
+        self.T, self.thresh, self.tau = T, thresh, tau
+
+    def forward(self, x):
+        xs = x.view(self.T, -1, *x.shape[1:])
+        v = torch.zeros_like(xs[0])
+        out = []
+        for t in range(self.T):
+            h = v + xs[t]                        # charge
+            s = ZIF.apply(h - self.thresh)      # fire
+            u = h * (1 - s)                     # hard reset (spike not detached)
+            v = self.tau * u                    # leak after reset
+            out.append(s)
+        return torch.stack(out).flatten(0, 1)
+
+
+class TEBN(nn.Module):
+    def __init__(self, C, T):
+        super().__init__()
+        self.T = T
+        self.bn = nn.BatchNorm3d(C)
+        self.p = nn.Parameter(torch.ones(T, 1, 1, 1, 1))
+
+    def forward(self, x):
+        y = x.view(self.T, -1, *x.shape[1:]).permute(1, 2, 0, 3, 4)  # [B, C, T, H, W]
+        y = self.bn(y).permute(2, 0, 1, 3, 4)                         # [T, B, C, H, W]
+        return (y * self.p).flatten(0, 1)
+
+
+def vgg_small(route, T=1):
+    layers = []
+    c_in = 1
+    for c in [32, 32, "M", 64, 64, "M"]:
+        if c == "M":
+            layers.append(nn.AvgPool2d(2))
+            continue
+        conv = nn.Conv2d(c_in, c, 3, padding=1)
+        nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+        layers += [conv, nn.BatchNorm2d(c) if route == "ann" else TEBN(c, T), QCFS() if route == "ann" else LIF(T)]
+        c_in = c
+    layers += [nn.Flatten(), nn.Linear(64 * 7 * 7, 256)]
+    layers += [QCFS() if route == "ann" else LIF(T)]
+    layers += [nn.Linear(256, 10)]
+    return nn.Sequential(*layers)
+
+
+def ann_case():
+    torch.manual_seed(0)
+    net = vgg_small("ann")
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(B, 1, 28, 28)
+    y = torch.randint(0, 10, (B,))
+
+    def run():
+        out = net(x)
+        loss = F.cross_entropy(out, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return run
+
+
+def snn_case(T=4, lamb=1e-3, means=1.0):
+    torch.manual_seed(0)
+    net = vgg_small("snn", T)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(B, 1, 28, 28)
+    y = torch.randint(0, 10, (B,))
+
+    def run():
+        xt = x.unsqueeze(0).repeat(T, 1, 1, 1, 1).flatten(0, 1)  # static image repeated over time
+        out = net(xt).view(T, B, -1)
+        # TET loss (Deng et al. 2022)
+        ce = sum(F.cross_entropy(out[t], y) for t in range(T)) / T
+        mse = F.mse_loss(out, torch.full_like(out, means))
+        loss = (1 - lamb) * ce + lamb * mse
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return run
+
+
+CASES = {"train_ann_vgg_small": ann_case, "train_snn_vgg_small_T4": snn_case}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    for name in args.cases.split(","):
+        if name not in CASES:
+            print(f"unknown case {name}", file=sys.stderr)
+            continue
+        print(json.dumps({"case": name, "torch_ms": round(timed(CASES[name]()), 4)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
