@@ -153,7 +153,8 @@ export class Tensor {
       if (grad.size !== this.size) {
         throw new ShapeError("backward", `gradient shape ${fmtShape(grad.shape)} does not match tensor shape ${fmtShape(this.shape)}`);
       }
-      seed = new Float32Array(grad.data);
+      // no copy: autograd never writes into a gradient buffer it did not allocate itself
+      seed = grad.data;
     }
     runBackward(this, seed);
   }

@@ -110,6 +110,23 @@ describe("autograd semantics", () => {
     expectClose(x.grad!.data, [2, 20]);
   });
 
+  it("never writes into the caller's gradient", () => {
+    const x = Tensor.from([1, 2, 3], undefined, true);
+    const g = Tensor.from([1, 1, 1]);
+    const h = mul(x, 1);
+    const y = add(add(h, h), h);
+    y.backward(g);
+    y.backward(g);
+    expectClose(g.data, [1, 1, 1]);
+    expectClose(x.grad!.data, [6, 6, 6]);
+    x.zeroGrad();
+    x.backward(g);
+    x.backward(g);
+    expect(x.grad!.data).not.toBe(g.data);
+    expectClose(g.data, [1, 1, 1]);
+    expectClose(x.grad!.data, [2, 2, 2]);
+  });
+
   it("backward from a leaf and through views (reshape, slice, index)", () => {
     const x = Tensor.from([[1, 2, 3], [4, 5, 6]], undefined, true);
     x.backward(Tensor.ones([2, 3]));
