@@ -29,13 +29,19 @@ export function listEventFolder(root: string): { classes: string[]; entries: Eve
   const dirs = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort(natural);
   if (dirs.length === 0) throw new DataFormatError(root, "holds no class folders (expected <root>/<class>/<recording>)");
   let classes = dirs;
+  let labelOf = (_d: string, i: number) => i;
   const ct = join(root, "classes.txt");
   if (existsSync(ct)) {
     const names = readFileSync(ct, "utf8").split(/\r?\n/).filter((l) => l.trim().length > 0);
-    if (names.length === dirs.length) classes = names;
+    if (dirs.every((d) => /^\d+$/.test(d) && Number(d) < names.length)) {
+      // numbered class folders (as `data emulate` writes): the number is the label, even if some are absent
+      classes = names;
+      labelOf = (d) => Number(d);
+    } else if (names.length === dirs.length) classes = names;
   }
   const entries: EventFolderEntry[] = [];
-  dirs.forEach((d, label) => {
+  dirs.forEach((d, i) => {
+    const label = labelOf(d, i);
     for (const f of readdirSync(join(root, d)).sort(natural)) {
       const p = join(root, d, f);
       if (!f.startsWith(".") && statSync(p).isFile()) entries.push({ path: p, label });
