@@ -14,6 +14,8 @@ export interface BuildReportOptions {
   calibrationSource?: string | null;
   /** Calibration options per policy name, echoed into the report. */
   policyOptions?: Record<string, Record<string, unknown>>;
+  /** ε of the operating point per policy (default: the first ε evaluated). */
+  operatingEpsilon?: Partial<Record<string, number>>;
   /** Keep per-sample stop times in the JSON (default true). */
   includeTimesteps?: boolean;
   cost?: { input: CostInput; source?: string; energy?: EnergyModel; note?: string };
@@ -35,8 +37,14 @@ export function buildCutoffReport(data: OutputsDataset, sweeps: SweepResult[], o
       energy_pj_per_sample: c.totals.energy_pj_per_sample.cutoff,
     };
   };
+  const opIndex = (s: SweepResult): number => {
+    const e = opts.operatingEpsilon?.[s.policy];
+    const i = e === undefined ? 0 : s.results.findIndex((r) => r.epsilon === e);
+    return i < 0 ? 0 : i;
+  };
   const policies: ReportPolicy[] = sweeps.map((s) => ({
     policy: s.policy,
+    operating_point: opIndex(s),
     options: opts.policyOptions?.[s.policy] ?? {},
     results: s.results.map((r) => ({
       policy: r.policy,
@@ -54,7 +62,7 @@ export function buildCutoffReport(data: OutputsDataset, sweeps: SweepResult[], o
   let cost: CutoffReport["cost"] = null;
   if (opts.cost) {
     const primary = sweeps.find((s) => s.policy !== "timestep") ?? sweeps[0];
-    const r = primary?.results[0];
+    const r = primary ? primary.results[opIndex(primary)] : undefined;
     cost = {
       note: opts.cost.note ?? "Spike counts supplied with the outputs; costs summed up to each sample's stop time.",
       operating_point: { policy: r?.policy ?? "timestep", epsilon: r?.epsilon ?? null },

@@ -24,3 +24,9 @@ export const POLICY_LABELS: Record<string, string> = {
   conformal: "conformal (SpikeCP)",
   timestep: "fixed timestep",
 };
+/** Energy given in pJ, printed with an SI prefix (pJ, nJ, µJ, mJ, J). */
+export const energy = (pj: number): string => {
+  const units: [number, string][] = [[1e12, "J"], [1e9, "mJ"], [1e6, "µJ"], [1e3, "nJ"], [1, "pJ"]];
+  for (const [f, u] of units) if (Math.abs(pj) >= f) return `${(pj / f).toFixed(2)} ${u}`;
+  return `${pj.toFixed(3)} pJ`;
+};

@@ -4,7 +4,7 @@
  */
 import type { CutoffReport } from "./schema.js";
 import { barChart, esc, lineChart, type Series } from "./svg.js";
-import { big, eps, num, pct, speed, POLICY_COLORS, POLICY_LABELS } from "./format.js";
+import { big, energy, eps, num, pct, speed, POLICY_COLORS, POLICY_LABELS } from "./format.js";
 
 const pctAxis = (v: number) => `${Math.round(v * 1000) / 10}%`;
 
@@ -17,7 +17,7 @@ function accuracyChart(r: CutoffReport): string {
   }];
   for (const p of r.policies) {
     if (p.policy === "timestep") continue;
-    const x = p.results[0];
+    const x = p.results[p.operating_point] ?? p.results[0];
     series.push({
       name: `${p.policy} ε=${eps(x.epsilon)}`, color: POLICY_COLORS[p.policy] ?? "#333", line: false, shape: "square",
       points: [[x.mean_timestep, x.accuracy]], titles: [`${p.policy} ε=${eps(x.epsilon)}: ${pct(x.accuracy)} at mean t ${num(x.mean_timestep)}`],
@@ -39,11 +39,12 @@ function frontierChart(r: CutoffReport): string | null {
     points: r.accuracy_per_timestep.map((a, i) => [i + 1, a]),
   }];
   for (const p of sweeps) {
-    const many = p.frontier.length > 8;
+    // label only the fastest point (largest ε) of each series; every point has a hover title
+    const fastest = p.frontier.reduce((b, f, i) => (f.mean_timestep < p.frontier[b].mean_timestep ? i : b), 0);
     series.push({
       name: POLICY_LABELS[p.policy] ?? p.policy, color: POLICY_COLORS[p.policy] ?? "#333",
       points: p.frontier.map((f) => [f.mean_timestep, f.accuracy]),
-      labels: p.frontier.map((f, i) => (!many || i % Math.ceil(p.frontier.length / 6) === 0 ? `ε=${eps(f.epsilon)}` : "")),
+      labels: p.frontier.map((f, i) => (i === fastest ? `ε=${eps(f.epsilon)}` : "")),
       titles: p.frontier.map((f) => `${p.policy} ε=${eps(f.epsilon)}: ${pct(f.accuracy)}, mean t ${num(f.mean_timestep)}${f.pareto ? " (Pareto)" : ""}`),
     });
   }
@@ -57,8 +58,8 @@ function frontierChart(r: CutoffReport): string | null {
 function histogramChart(r: CutoffReport): string {
   const T = r.input.T;
   const groups = r.policies.filter((p) => p.policy !== "timestep").map((p) => ({
-    name: `${p.policy} ε=${eps(p.results[0].epsilon)}`, color: POLICY_COLORS[p.policy] ?? "#333",
-    values: p.results[0].stop_histogram.map((c) => c / r.input.n_test),
+    name: `${p.policy} ε=${eps((p.results[p.operating_point] ?? p.results[0]).epsilon)}`, color: POLICY_COLORS[p.policy] ?? "#333",
+    values: (p.results[p.operating_point] ?? p.results[0]).stop_histogram.map((c) => c / r.input.n_test),
   }));
   groups.push({ name: "OCT", color: POLICY_COLORS.oct, values: r.oct.stop_histogram.map((c) => c / r.input.n_test) });
   return barChart({
@@ -111,7 +112,7 @@ export function renderHtml(r: CutoffReport): string {
   card("OCT (oracle)", num(r.oct.mean_timestep, 2), `mean timestep, ${speed(T / r.oct.mean_timestep)} vs T`);
   for (const p of r.policies) {
     if (p.policy === "timestep") continue;
-    const x = p.results[0];
+    const x = p.results[p.operating_point] ?? p.results[0];
     card(`${p.policy} ε=${eps(x.epsilon)}`, `${pct(x.accuracy)}`, `mean t ${num(x.mean_timestep, 2)}, ${speed(x.speedup.vs_max_timestep)} vs T, ${speed(x.speedup.vs_equal_accuracy)} vs equal-acc. t`);
   }
   const charts = [accuracyChart(r), frontierChart(r), histogramChart(r), firingChart(r)].filter((c): c is string => c !== null);
@@ -120,11 +121,11 @@ export function renderHtml(r: CutoffReport): string {
   for (const p of r.policies) {
     const opts = Object.entries(p.options).map(([k, v]) => `${k}=${String(v)}`).join(", ");
     const hasCost = p.results.some((x) => x.cost);
-    const rows = p.results.map((x) => [eps(x.epsilon), pct(x.accuracy), num(x.mean_timestep), speed(x.speedup.vs_max_timestep), String(x.speedup.equal_accuracy_timestep ?? "never"), speed(x.speedup.vs_equal_accuracy), ...(hasCost ? [x.cost ? big(x.cost.sops_per_sample) : "", x.cost ? `${big(x.cost.energy_pj_per_sample)}pJ` : ""] : [])]);
+    const rows = p.results.map((x) => [eps(x.epsilon), pct(x.accuracy), num(x.mean_timestep), speed(x.speedup.vs_max_timestep), String(x.speedup.equal_accuracy_timestep ?? "never"), speed(x.speedup.vs_equal_accuracy), ...(hasCost ? [x.cost ? big(x.cost.sops_per_sample) : "", x.cost ? `${energy(x.cost.energy_pj_per_sample)}` : ""] : [])]);
     let extra = "";
-    const st = p.results[0]?.state as unknown as Record<string, unknown>;
-    if (st && Array.isArray(st.beta)) extra += `<p class="note">β(t) at ε=${esc(eps(p.results[0].epsilon))}: ${(st.beta as number[]).map((b) => num(b, 4)).join(", ")}</p>`;
-    if (st && Array.isArray(st.thresholds)) extra += `<p class="note">s_th(t) at ε=${esc(eps(p.results[0].epsilon))}: ${(st.thresholds as (number | null)[]).map((b) => (b === null ? "∞" : num(b, 4))).join(", ")}</p>`;
+    const st = (p.results[p.operating_point] ?? p.results[0])?.state as unknown as Record<string, unknown>;
+    if (st && Array.isArray(st.beta)) extra += `<p class="note">β(t) at ε=${esc(eps((p.results[p.operating_point] ?? p.results[0]).epsilon))}: ${(st.beta as number[]).map((b) => num(b, 4)).join(", ")}</p>`;
+    if (st && Array.isArray(st.thresholds)) extra += `<p class="note">s_th(t) at ε=${esc(eps((p.results[p.operating_point] ?? p.results[0]).epsilon))}: ${(st.thresholds as (number | null)[]).map((b) => (b === null ? "∞" : num(b, 4))).join(", ")}</p>`;
     sections.push(`<h2>${esc(POLICY_LABELS[p.policy] ?? p.policy)} <code>${esc(p.policy)}</code>${opts ? ` <span class="note">${esc(opts)}</span>` : ""}</h2>` +
       table(["ε", "accuracy", "mean timestep", "speed-up T/avg", "fixed t, equal acc.", "speed-up equal acc.", ...(hasCost ? ["SOPs/sample", "energy/sample"] : [])], rows) + extra);
   }
@@ -135,7 +136,7 @@ export function renderHtml(r: CutoffReport): string {
     rows.push(["total", "", "", `${big(t.spikes_per_sample.full)} → ${big(t.spikes_per_sample.cutoff)}`, "", `${big(t.sops_per_sample.full)} → ${big(t.sops_per_sample.cutoff)}`, `${big(t.macs_per_sample.full)} → ${big(t.macs_per_sample.cutoff)}`]);
     sections.push(`<h2>Cost accounting</h2><p class="note">${esc(r.cost.note)} Operating point: ${esc(r.cost.operating_point.policy)}, ε=${esc(eps(r.cost.operating_point.epsilon))}.</p>` +
       table(["layer", "neurons", "fan-out", "spikes/sample (full → cutoff)", "firing rate", "SOPs/sample", "MACs/sample"], rows) +
-      `<p>Energy per sample: <b>${esc(big(t.energy_pj_per_sample.full))}pJ</b> full → <b>${esc(big(t.energy_pj_per_sample.cutoff))}pJ</b> under cutoff.</p><p class="assume"><b>Assumption:</b> ${esc(c.assumption)}</p>`);
+      `<p>Energy per sample: <b>${esc(energy(t.energy_pj_per_sample.full))}</b> full → <b>${esc(energy(t.energy_pj_per_sample.cutoff))}</b> under cutoff.</p><p class="assume"><b>Assumption:</b> ${esc(c.assumption)}</p>`);
   }
   sections.push(`<h2>Notes</h2><ul class="note">${r.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>`);
   return `<!doctype html>

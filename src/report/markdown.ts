@@ -1,6 +1,6 @@
 /** Markdown rendering of a CutoffReport. */
 import type { CutoffReport } from "./schema.js";
-import { big, eps, num, pct, speed, POLICY_LABELS } from "./format.js";
+import { big, energy, eps, num, pct, speed, POLICY_LABELS } from "./format.js";
 
 export function renderMarkdown(r: CutoffReport): string {
   const L: string[] = [];
@@ -24,11 +24,11 @@ export function renderMarkdown(r: CutoffReport): string {
     L.push(`| ε | accuracy | mean timestep | speed-up T/avg | fixed t for equal acc. | speed-up equal acc. |${hasCost ? " SOPs/sample | energy/sample |" : ""}`);
     L.push(`|---|---|---|---|---|---|${hasCost ? "---|---|" : ""}`);
     for (const x of p.results) {
-      const c = x.cost ? ` ${big(x.cost.sops_per_sample)} | ${big(x.cost.energy_pj_per_sample)}pJ |` : hasCost ? " | |" : "";
+      const c = x.cost ? ` ${big(x.cost.sops_per_sample)} | ${energy(x.cost.energy_pj_per_sample)} |` : hasCost ? " | |" : "";
       L.push(`| ${eps(x.epsilon)} | ${pct(x.accuracy)} | ${num(x.mean_timestep)} | ${speed(x.speedup.vs_max_timestep)} | ${x.speedup.equal_accuracy_timestep ?? "never"} | ${speed(x.speedup.vs_equal_accuracy)} |${c}`);
     }
     L.push("");
-    const first = p.results[0];
+    const first = p.results[p.operating_point] ?? p.results[0];
     const st = first?.state as unknown as Record<string, unknown>;
     if (st && Array.isArray(st.beta)) L.push(`β(t) at ε=${eps(first.epsilon)}: ${(st.beta as number[]).map((b) => num(b, 4)).join(", ")}`, "");
     if (st && Array.isArray(st.thresholds)) L.push(`conformal thresholds s_th(t) at ε=${eps(first.epsilon)}: ${(st.thresholds as (number | null)[]).map((b) => (b === null ? "∞" : num(b, 4))).join(", ")}`, "");
@@ -46,7 +46,7 @@ export function renderMarkdown(r: CutoffReport): string {
     }
     const t = c.totals;
     L.push(`| **total** | | | ${big(t.spikes_per_sample.full)} → ${big(t.spikes_per_sample.cutoff)} | | ${big(t.sops_per_sample.full)} → ${big(t.sops_per_sample.cutoff)} | ${big(t.macs_per_sample.full)} → ${big(t.macs_per_sample.cutoff)} |`, "");
-    L.push(`Energy per sample: ${big(t.energy_pj_per_sample.full)}pJ (full) → ${big(t.energy_pj_per_sample.cutoff)}pJ (cutoff). **Assumption:** ${c.assumption}`, "");
+    L.push(`Energy per sample: ${energy(t.energy_pj_per_sample.full)} (full) → ${energy(t.energy_pj_per_sample.cutoff)} (cutoff). **Assumption:** ${c.assumption}`, "");
   }
   L.push("## Notes", "", ...r.notes.map((n) => `- ${n}`), "");
   return L.join("\n");

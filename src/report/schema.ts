@@ -27,6 +27,8 @@ export interface ReportPolicy {
   /** Calibration options used (k, mode, bins, timestep). */
   options: Record<string, unknown>;
   results: ReportResult[];
+  /** Index into results of the operating point shown in the cards, the accuracy chart and the histogram. */
+  operating_point: number;
   frontier: { epsilon: number | null; accuracy: number; mean_timestep: number; pareto: boolean }[];
 }
 
@@ -49,7 +51,7 @@ export interface CutoffReport {
   accuracy_per_timestep: number[];
   oct: { accuracy: number; mean_timestep: number; stop_histogram: number[]; timesteps?: number[] };
   policies: ReportPolicy[];
-  /** Cost accounting at one operating point (the first result of the first cutoff policy), with a note. */
+  /** Cost accounting at one operating point (that of the first cutoff policy), with a note. */
   cost: null | {
     note: string;
     operating_point: { policy: PolicyName; epsilon: number | null };

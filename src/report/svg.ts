@@ -52,11 +52,27 @@ export interface ChartFrame {
 
 const M = { left: 58, right: 16, top: 34, bottom: 46 };
 
-function frame(f: ChartFrame, xd: [number, number], yd: [number, number], xTicks: number[], yTicks: number[], yFmt = fmtTick, xFmt = fmtTick) {
+/** Legend items laid out left to right, wrapping at the plot width. */
+function legendLayout(items: { name: string; color: string }[], width: number): { x: number; row: number; name: string; color: string }[] {
+  const out: { x: number; row: number; name: string; color: string }[] = [];
+  let x = M.left + 4, row = 0;
+  for (const it of items) {
+    const w = 24 + it.name.length * 6.2;
+    if (x + w > width - M.right && x > M.left + 4) { row++; x = M.left + 4; }
+    out.push({ x, row, ...it });
+    x += w;
+  }
+  return out;
+}
+
+function frame(f: ChartFrame, xd: [number, number], yd: [number, number], xTicks: number[], yTicks: number[], yFmt = fmtTick, xFmt = fmtTick, legendItems: { name: string; color: string }[] = []) {
   const W = f.width ?? 560, H = f.height ?? 320;
-  const pw = W - M.left - M.right, ph = H - M.top - M.bottom;
+  const leg = legendLayout(legendItems, W);
+  const rows = leg.length ? leg[leg.length - 1].row + 1 : 0;
+  const top = 26 + rows * 14 + 6;
+  const pw = W - M.left - M.right, ph = H - top - M.bottom;
   const sx = (x: number) => M.left + ((x - xd[0]) / (xd[1] - xd[0] || 1)) * pw;
-  const sy = (y: number) => M.top + ph - ((y - yd[0]) / (yd[1] - yd[0] || 1)) * ph;
+  const sy = (y: number) => top + ph - ((y - yd[0]) / (yd[1] - yd[0] || 1)) * ph;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(f.title)}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="11">`);
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
@@ -68,13 +84,18 @@ function frame(f: ChartFrame, xd: [number, number], yd: [number, number], xTicks
   }
   for (const t of xTicks) {
     const x = sx(t).toFixed(1);
-    parts.push(`<line x1="${x}" x2="${x}" y1="${M.top + ph}" y2="${M.top + ph + 4}" stroke="#888"/>`);
-    parts.push(`<text x="${x}" y="${M.top + ph + 16}" text-anchor="middle" fill="#555">${esc(xFmt(t))}</text>`);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${top + ph}" y2="${top + ph + 4}" stroke="#888"/>`);
+    parts.push(`<text x="${x}" y="${top + ph + 16}" text-anchor="middle" fill="#555">${esc(xFmt(t))}</text>`);
   }
-  parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
+  parts.push(`<rect x="${M.left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   parts.push(`<text x="${M.left + pw / 2}" y="${H - 8}" text-anchor="middle" fill="#333">${esc(f.xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(f.yLabel)}</text>`);
-  return { W, H, pw, ph, sx, sy, parts };
+  parts.push(`<text transform="translate(14 ${top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(f.yLabel)}</text>`);
+  for (const l of leg) {
+    const y = 34 + l.row * 14;
+    parts.push(`<rect x="${l.x}" y="${y - 8}" width="10" height="10" fill="${l.color}"/>`);
+    parts.push(`<text x="${l.x + 14}" y="${y}" fill="#333">${esc(l.name)}</text>`);
+  }
+  return { W, H, pw, ph, sx, sy, parts, top };
 }
 
 function marker(shape: Series["shape"], x: number, y: number, color: string, title?: string): string {
@@ -83,15 +104,6 @@ function marker(shape: Series["shape"], x: number, y: number, color: string, tit
   if (shape === "square") return `<rect x="${(x - 4).toFixed(1)}" y="${(y - 4).toFixed(1)}" width="8" height="8" fill="${color}" stroke="#fff">${t}</rect>`;
   if (shape === "diamond") return `<path d="M${X} ${(y - 6).toFixed(1)} L${(x + 6).toFixed(1)} ${Y} L${X} ${(y + 6).toFixed(1)} L${(x - 6).toFixed(1)} ${Y} Z" fill="${color}" stroke="#fff">${t}</path>`;
   return `<circle cx="${X}" cy="${Y}" r="4" fill="${color}" stroke="#fff">${t}</circle>`;
-}
-
-function legend(parts: string[], series: { name: string; color: string }[], x: number, y: number): void {
-  let cx = x;
-  for (const s of series) {
-    parts.push(`<rect x="${cx}" y="${y - 8}" width="10" height="10" fill="${s.color}"/>`);
-    parts.push(`<text x="${cx + 14}" y="${y}" fill="#333">${esc(s.name)}</text>`);
-    cx += 24 + s.name.length * 6.2;
-  }
 }
 
 export interface LineChartSpec extends ChartFrame {
@@ -112,7 +124,7 @@ export function lineChart(spec: LineChartSpec): string {
   let xTicks = niceTicks(xd[0], xd[1], 8);
   if (spec.integerX) xTicks = xTicks.filter((v) => Number.isInteger(v));
   const yTicks = niceTicks(yd[0], yd[1], 5).filter((v) => v >= yd[0] - 1e-12 && v <= yd[1] + 1e-12);
-  const f = frame(spec, xd, yd, xTicks, yTicks, spec.yFormat);
+  const f = frame(spec, xd, yd, xTicks, yTicks, spec.yFormat, undefined, spec.series);
   for (const s of spec.series) {
     const pts = s.points;
     if (s.line !== false && pts.length > 1) {
@@ -127,7 +139,6 @@ export function lineChart(spec: LineChartSpec): string {
       });
     }
   }
-  legend(f.parts, spec.series, M.left + 4, M.top - 4 - 0);
   f.parts.push("</svg>");
   return f.parts.join("");
 }
@@ -141,9 +152,10 @@ export interface BarChartSpec extends ChartFrame {
 export function barChart(spec: BarChartSpec): string {
   const maxV = Math.max(1e-12, ...spec.groups.flatMap((g) => g.values));
   const yTicks = niceTicks(0, maxV, 5);
+  if (yTicks.length > 1 && yTicks[yTicks.length - 1] < maxV) yTicks.push(+(2 * yTicks[yTicks.length - 1] - yTicks[yTicks.length - 2]).toPrecision(12));
   const yd: [number, number] = [0, Math.max(maxV, yTicks[yTicks.length - 1])];
   const C = spec.categories.length;
-  const f = frame(spec, [0, C], yd, [], yTicks, spec.yFormat);
+  const f = frame(spec, [0, C], yd, [], yTicks, spec.yFormat, undefined, spec.groups);
   const slot = f.pw / Math.max(1, C);
   const G = spec.groups.length;
   const bw = (slot * 0.8) / Math.max(1, G);
@@ -155,10 +167,9 @@ export function barChart(spec: BarChartSpec): string {
       f.parts.push(`<rect x="${(x0 + j * bw).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, bw - 1).toFixed(1)}" height="${Math.max(0, h).toFixed(1)}" fill="${g.color}"><title>${esc(`${g.name}, ${c}: ${fmtTick(v)}`)}</title></rect>`);
     });
     if (C <= 24 || i % Math.ceil(C / 24) === 0) {
-      f.parts.push(`<text x="${(M.left + (i + 0.5) * slot).toFixed(1)}" y="${M.top + f.ph + 16}" text-anchor="middle" fill="#555">${esc(c)}</text>`);
+      f.parts.push(`<text x="${(M.left + (i + 0.5) * slot).toFixed(1)}" y="${f.top + f.ph + 16}" text-anchor="middle" fill="#555">${esc(c)}</text>`);
     }
   });
-  legend(f.parts, spec.groups, M.left + 4, M.top - 4);
   f.parts.push("</svg>");
   return f.parts.join("");
 }
