@@ -183,7 +183,7 @@ export function expandTo(src: Float32Array, from: Shape, to: Shape): Float32Arra
   let so = 0;
   for (let oo = 0; oo < n; oo += inner) {
     if (is === 0) out.fill(src[so]!, oo, oo + inner);
-    else if (is === 1) out.set(src.subarray(so, so + inner), oo);
+    else if (is === 1 && inner >= 64) out.set(src.subarray(so, so + inner), oo);
     else for (let i = 0; i < inner; i++) out[oo + i] = src[so + i * is]!;
     for (let d = nd - 2; d >= 0; d--) {
       idx[d]!++;

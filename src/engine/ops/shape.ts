@@ -38,7 +38,7 @@ function permuteData(x: Float32Array, shape: Shape, perm: readonly number[]): Fl
   const ctr = new Array<number>(nd).fill(0);
   let off = 0;
   for (let o = 0; o < out.length; o += inner) {
-    if (is === 1) out.set(x.subarray(off, off + inner), o);
+    if (is === 1 && inner >= 64) out.set(x.subarray(off, off + inner), o);
     else for (let i = 0; i < inner; i++) out[o + i] = x[off + i * is]!;
     for (let d = nd - 2; d >= 0; d--) {
       ctr[d]!++;
