@@ -126,7 +126,14 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
       return g;
     });
     if (gOut.every((g) => g === null)) continue;
-    const gIn = node.backward(gOut);
+    // backward closures that call ops must not grow the tape (no higher-order gradients)
+    noGradDepth++;
+    let gIn: (Float32Array | null)[];
+    try {
+      gIn = node.backward(gOut);
+    } finally {
+      noGradDepth--;
+    }
     node.inputs.forEach((inp, j) => {
       const g = gIn[j];
       if (!g || !inp.requiresGrad) return;

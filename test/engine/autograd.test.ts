@@ -100,6 +100,20 @@ describe("autograd semantics", () => {
     expectClose(x.grad!.data, [1, 1, 1]);
   });
 
+  it("ops called inside a custom backward do not record", () => {
+    const x = Tensor.from([1, 2], undefined, true);
+    const y = new Tensor(new Float32Array([2, 4]), [2]);
+    let inner: Tensor | null = null;
+    record("viaOps", [x], [y], ([g]) => {
+      inner = mul(x, new Tensor(g!, [2]));
+      return [inner.data];
+    });
+    sum(y).backward();
+    expect(inner!.requiresGrad).toBe(false);
+    expectClose(x.grad!.data, [1, 2]);
+    expect(isGradEnabled()).toBe(true);
+  });
+
   it("refuses backward on a non-scalar without a gradient, and a gradient of the wrong size", () => {
     const x = Tensor.from([1, 2], undefined, true);
     const y = mul(x, 2);
