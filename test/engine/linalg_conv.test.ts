@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Tensor, matmul, linear, conv2d, sum, mul } from "../../src/engine/index.js";
+import { Rng } from "../../src/engine/index.js";
 import { expectClose, expectShapeError, gradcheck, randn } from "../helpers/gradcheck.js";
-import { conv2dRef, matmulRef } from "../helpers/reference.js";
+import { conv2dBackwardRef, conv2dRef, matmulRef } from "../helpers/reference.js";
 
 describe("matmul", () => {
   it("2-D forward against a float64 reference, and gradients", () => {
@@ -90,6 +91,16 @@ describe("conv2d", () => {
       const ref = conv2dRef(x.data, w.data, b.data, p);
       expect(y.shape).toEqual([p.n, p.k, ref.oh, ref.ow]);
       expectClose(y.data, ref.y, 1e-5);
+      // exact gradients against the direct float64 adjoint loops
+      const xg = randn([p.n, p.c, p.h, p.w], 1, true);
+      const wg = randn([p.k, p.c / p.groups, p.kh, p.kw], 2, true, 0.5);
+      const bg = randn([p.k], 3, true);
+      const gy = Tensor.randn(y.shape, new Rng(7));
+      conv2d(xg, wg, bg, opts).backward(gy);
+      const gr = conv2dBackwardRef(xg.data, wg.data, gy.data, p);
+      expectClose(xg.grad!.data, gr.dx, 1e-4, "dx");
+      expectClose(wg.grad!.data, gr.dw, 1e-4, "dw");
+      expectClose(bg.grad!.data, gr.db, 1e-4, "db");
       gradcheck((xx, ww, bb) => conv2d(xx!, ww!, bb!, opts), [
         randn([p.n, p.c, p.h, p.w], 4, true), randn([p.k, p.c / p.groups, p.kh, p.kw], 5, true, 0.5), randn([p.k], 6, true),
       ], { maxElems: 24 });

@@ -26,8 +26,8 @@ describe("pooling", () => {
       expect(ya.shape).toEqual([2, 3, oh, ow]);
       expectClose(ym.data, pool2dRef(x.data, 6, 7, 6, k, stride, pad, "max"));
       expectClose(ya.data, pool2dRef(x.data, 6, 7, 6, k, stride, pad, "avg"), 1e-5);
-      gradcheck((a) => maxPool2d(a!, k, s, pad), [distinct([1, 2, 5, 6], 2, true)], { eps: 1e-3 });
-      gradcheck((a) => avgPool2d(a!, k, s, pad), [randn([1, 2, 5, 6], 3, true)]);
+      gradcheck((a) => maxPool2d(a!, k, s, pad), [distinct([1, 2, 5, 6], 2, true)], { maxElems: 64 });
+      gradcheck((a) => avgPool2d(a!, k, s, pad), [randn([1, 2, 5, 6], 3, true)], { maxElems: 64 });
     });
   }
   it("rectangular kernel given as a pair", () => {

@@ -82,3 +82,41 @@ export function pool2dRef(x: ArrayLike<number>, planes: number, h: number, w: nu
   }
   return y;
 }
+
+/** Direct float64 gradients of conv2dRef for an output gradient gy: the adjoint loops of the forward. */
+export function conv2dBackwardRef(x: ArrayLike<number>, wt: ArrayLike<number>, gy: ArrayLike<number>, p: ConvRefArgs): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  const oh = Math.floor((p.h + 2 * p.ph - p.kh) / p.sh) + 1;
+  const ow = Math.floor((p.w + 2 * p.pw - p.kw) / p.sw) + 1;
+  const cg = p.c / p.groups;
+  const kg = p.k / p.groups;
+  const dx = new Float64Array(p.n * p.c * p.h * p.w);
+  const dw = new Float64Array(p.k * cg * p.kh * p.kw);
+  const db = new Float64Array(p.k);
+  for (let b = 0; b < p.n; b++) {
+    for (let o = 0; o < p.k; o++) {
+      const g = Math.floor(o / kg);
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          const go = gy[((b * p.k + o) * oh + oy) * ow + ox]!;
+          db[o] += go;
+          for (let ci = 0; ci < cg; ci++) {
+            const cin = g * cg + ci;
+            for (let r = 0; r < p.kh; r++) {
+              const iy = oy * p.sh - p.ph + r;
+              if (iy < 0 || iy >= p.h) continue;
+              for (let q = 0; q < p.kw; q++) {
+                const ix = ox * p.sw - p.pw + q;
+                if (ix < 0 || ix >= p.w) continue;
+                const xi = ((b * p.c + cin) * p.h + iy) * p.w + ix;
+                const wi = ((o * cg + ci) * p.kh + r) * p.kw + q;
+                dx[xi] += go * wt[wi]!;
+                dw[wi] += go * x[xi]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw, db };
+}
