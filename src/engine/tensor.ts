@@ -214,6 +214,12 @@ export class Tensor {
   }
   /** Row i of the first axis, with that axis removed. */
   index(i: number): Tensor {
+    if (this.ndim === 0) throw new ShapeError("index", "cannot index a scalar");
+    const n = this.shape[0]!;
+    if (!Number.isInteger(i) || i < -n || i >= n) {
+      throw new ShapeError("index", `index ${i} is out of bounds for axis 0 of ${fmtShape(this.shape)}`);
+    }
+    if (i < 0) i += n;
     return this.slice(i, i + 1).reshape(this.shape.slice(1));
   }
 }

@@ -159,6 +159,11 @@ describe("concat / stack / repeatTime / views", () => {
   it("reshape / slice / index carry gradients", () => {
     gradcheck((q) => q!.reshape([3, -1]).slice(1), [randn([2, 6], 1, true)]);
     gradcheck((q) => q!.index(1), [randn([3, 4], 2, true)]);
+    const m = Tensor.from([[1, 2], [3, 4], [5, 6]]);
+    expectClose(m.index(-1).data, [5, 6]);
+    expectClose(m.slice(-2).data, [3, 4, 5, 6]);
+    expectShapeError(() => m.index(3), "index", "3", "[3, 2]");
+    expectShapeError(() => m.index(-4), "index", "[3, 2]");
   });
   it("errors", () => {
     expectShapeError(() => concat([]), "concat");
