@@ -2,7 +2,9 @@
  * The contract test of issue 4: every policy and ε in the shared fixture's `expected` section, through
  * the library, the CLI command's run(), and (when built) the spikecut binary.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import {
@@ -114,4 +116,29 @@ describe.skipIf(!existsSync(BIN))("shared fixture through the built binary", () 
     const out = execFileSync(process.execPath, [BIN, "oct", "--input", FIXTURE, "--json"], { encoding: "utf8" });
     checkAgainst(JSON.parse(out), fixture().expected.oct, "oct");
   });
+});
+
+describe("shared fixture with calibration given other ways", () => {
+  const f = fixture();
+  const dir = mkdtempSync(join(tmpdir(), "spikecut-fixture-"));
+  // one split holding the 600 calibration samples followed by the 400 test samples
+  const joined = join(dir, "joined.json");
+  writeFileSync(joined, JSON.stringify({
+    per_step: f.calibration.per_step.map((c, t) => [...c, ...f.test.per_step[t]]),
+    labels: [...f.calibration.labels, ...f.test.labels],
+  }));
+  const calFile = join(dir, "cal.json");
+  const testFile = join(dir, "test.json");
+  writeFileSync(calFile, JSON.stringify(f.calibration));
+  writeFileSync(testFile, JSON.stringify({ test: f.test }));
+  for (const c of expectedCases()) {
+    test(`${c.key} via --calibration-split 600 and via --calibration FILE`, async () => {
+      const a = await runCommand(cutoffCommand, ["--input", joined, "--calibration-split", "600", "--policy", c.policy, "--epsilon", String(c.epsilon), "--json"]);
+      expect(a.code).toBe(0);
+      checkAgainst(JSON.parse(a.stdout), c.e, c.policy);
+      const b = await runCommand(cutoffCommand, ["--input", testFile, "--calibration", calFile, "--policy", c.policy, "--epsilon", String(c.epsilon), "--json"]);
+      expect(b.code).toBe(0);
+      checkAgainst(JSON.parse(b.stdout), c.e, c.policy);
+    });
+  }
 });
