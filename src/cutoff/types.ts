@@ -8,7 +8,11 @@
  *  - Timesteps are 0-based in code and 1-based in every reported value (`index + 1`).
  */
 
-/** Accumulated outputs of one split (calibration or test) plus labels. */
+/**
+ * Accumulated outputs of one split (calibration or test) plus labels.
+ * Treat it as immutable: per-(t, n) features (gaps, softmax sums, argmax) are cached per object, so build a
+ * new object (`{ ...out, Y: newY }`) rather than writing into `Y`.
+ */
 export interface CutoffOutputs {
   /** Number of timesteps. */
   readonly T: number;
