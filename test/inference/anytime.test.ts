@@ -1,0 +1,97 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { convertToSNN } from "../../src/snn/index.js";
+import { loadConfigData } from "../../src/train/data-loading.js";
+import type { SplitSource } from "../../src/train/data.js";
+import { collectOutputs, inferAnytime, loadModelCheckpoint, type CollectResult } from "../../src/inference/index.js";
+import { getPolicy, predictionsAt, type PolicyName } from "../../src/cutoff/index.js";
+import type { SpikingModel } from "../../src/models/index.js";
+import { tinyAnn } from "./helpers.js";
+
+const T = 8;
+
+describe("anytime inference", () => {
+  let snn: SpikingModel;
+  let trainSplit: SplitSource;
+  let testSplit: SplitSource;
+  let cal: CollectResult;
+  let test: CollectResult;
+
+  beforeAll(async () => {
+    const tiny = await tinyAnn();
+    const { model } = loadModelCheckpoint(tiny.checkpoint);
+    snn = convertToSNN(model, { T });
+    const data = await loadConfigData({ ...tiny.config, augmentation: { cropPad: 0, flip: false, cutout: 0 } });
+    trainSplit = data.train;
+    testSplit = data.test;
+    cal = collectOutputs(snn, trainSplit, { T, batchSize: 100, calibrationDropout: 0.3, seed: 1, limit: 400 });
+    test = collectOutputs(snn, testSplit, { T, batchSize: 64, monitors: true });
+  });
+
+  it("collectOutputs: accumulated float32 sums of the per-step outputs, labels, cost input", () => {
+    const { outputs, perStep, cost } = test;
+    expect([outputs.T, outputs.N, outputs.K]).toEqual([T, 200, 10]);
+    const NK = outputs.N * outputs.K;
+    for (let i = 0; i < NK; i += 37) expect(outputs.Y[NK + i]).toBe(Math.fround(perStep[i]! + perStep[NK + i]!));
+    expect(cost!.layers.length).toBe(4); // input + 3 spiking layers
+    expect((cost!.spikes as { shape: number[] }).shape).toEqual([T, 200, 4]);
+    // the trained network is better than chance at T
+    let c = 0;
+    for (let n = 0; n < outputs.N; n++) {
+      const row = outputs.Y.subarray(((T - 1) * outputs.N + n) * 10, ((T - 1) * outputs.N + n + 1) * 10);
+      if (row.indexOf(Math.max(...row)) === outputs.labels[n]) c++;
+    }
+    expect(c / outputs.N).toBeGreaterThan(0.4);
+  });
+
+  it("calibration dropout changes the calibration outputs; 0 gives the clean network", () => {
+    const clean = collectOutputs(snn, trainSplit, { T, batchSize: 100, limit: 100 });
+    const drop = collectOutputs(snn, trainSplit, { T, batchSize: 100, limit: 100, calibrationDropout: 0.3, seed: 1 });
+    const again = collectOutputs(snn, trainSplit, { T, batchSize: 100, limit: 100, calibrationDropout: 0, seed: 1 });
+    expect(Array.from(again.outputs.Y)).toEqual(Array.from(clean.outputs.Y));
+    expect(Array.from(drop.outputs.Y)).not.toEqual(Array.from(clean.outputs.Y));
+  });
+
+  const cases: [PolicyName, number, Record<string, number>][] = [
+    ["topk", 0.05, {}],
+    ["confidence", 0.1, {}],
+    ["conformal", 0.1, {}],
+    ["timestep", 0, { timestep: 3 }],
+  ];
+  for (const [name, eps, o] of cases) {
+    it(`${name}: predictions and stop times equal the post-hoc decide, sample-steps = Σ stop times`, () => {
+      const policy = getPolicy(name);
+      const state = policy.calibrate(cal.outputs, eps, { T, ...o });
+      const post = policy.decide(state, test.outputs);
+      const postPred = predictionsAt(test.outputs, post);
+      const r = inferAnytime(snn, testSplit, { policy: name, state, T, batchSize: 64 });
+      expect(Array.from(r.timesteps)).toEqual(Array.from(post));
+      expect(Array.from(r.predictions)).toEqual(Array.from(postPred));
+      expect(Array.from(r.labels)).toEqual(Array.from(test.outputs.labels));
+      expect(r.stepsRun).toBe(post.reduce((a, b) => a + b, 0));
+      if (name === "topk" || name === "confidence") {
+        // non-trivial: samples really leave the batch early
+        expect(r.meanTimestep).toBeLessThan(T);
+        expect(r.activePerStep[0]![r.activePerStep[0]!.length - 1]!).toBeLessThan(64);
+      }
+    });
+  }
+
+  it("spikes and SOPs per sample count exactly the steps each sample ran", () => {
+    const policy = getPolicy("topk");
+    const state = policy.calibrate(cal.outputs, 0.05, { T });
+    const r = inferAnytime(snn, testSplit, { policy, state, T, batchSize: 64, monitors: true });
+    const sp = test.cost!.spikes as { data: ArrayLike<number>; shape: [number, number, number] };
+    const [, N, L] = sp.shape;
+    for (let n = 0; n < N; n += 7) {
+      let s = 0;
+      for (let t = 0; t < r.timesteps[n]!; t++) for (let l = 0; l < L; l++) s += sp.data[(t * N + n) * L + l]!;
+      expect(r.spikesPerSample![n]).toBeCloseTo(s, 6);
+    }
+  });
+
+  it("rejects a state calibrated for fewer steps and an ANN", () => {
+    const state = getPolicy("topk").calibrate(cal.outputs, 0.05, { T });
+    expect(() => inferAnytime(snn, testSplit, { policy: "topk", state, T: 9 })).toThrow(/calibrated for T=8/);
+    expect(() => inferAnytime(snn, testSplit, { policy: "confidence", state, T })).toThrow(/state is for policy "topk"/);
+  });
+});
