@@ -24,6 +24,8 @@ export interface DownloadOptions {
   onProgress?: (p: DownloadProgress) => void;
   /** Abort after this many ms without completing (default 10 min). */
   timeoutMs?: number;
+  /** Retries after a connection reset or interrupted transfer (default 2). */
+  retries?: number;
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -33,6 +35,20 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
+  // connection resets (a reused keep-alive socket closed by the server, a flaky network) are retried,
+  // resuming from what was received so far
+  const attempts = 1 + (opts.retries ?? 2);
+  for (let a = 1; ; a++) {
+    try {
+      return await downloadOnce(url, dest, opts);
+    } catch (e) {
+      const retriable = e instanceof DownloadError && /ECONNRESET|EPIPE|ETIMEDOUT|socket|interrupted/.test(e.message);
+      if (!retriable || a >= attempts) throw e;
+    }
+  }
+}
+
+async function downloadOnce(url: string, dest: string, opts: DownloadOptions): Promise<void> {
   mkdirSync(dirname(dest), { recursive: true });
   const part = `${dest}.part`;
   let offset = existsSync(part) ? statSync(part).size : 0;

@@ -69,16 +69,16 @@ describe("downloader (local HTTP server)", () => {
     server = createServer((req, res) => {
       log.push({ range: req.headers.range });
       if (req.url === "/missing") {
-        res.writeHead(404);
+        res.writeHead(404, { Connection: "close" });
         return res.end();
       }
       const m = /bytes=(\d+)-/.exec(req.headers.range ?? "");
       if (m && !ignoreRange) {
         const start = Number(m[1]);
-        res.writeHead(206, { "Content-Length": payload.length - start, "Content-Range": `bytes ${start}-${payload.length - 1}/${payload.length}` });
+        res.writeHead(206, { Connection: "close", "Content-Length": payload.length - start, "Content-Range": `bytes ${start}-${payload.length - 1}/${payload.length}` });
         return res.end(Buffer.from(payload.subarray(start)));
       }
-      res.writeHead(200, { "Content-Length": payload.length });
+      res.writeHead(200, { "Content-Length": payload.length, Connection: "close" });
       res.end(Buffer.from(payload));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
