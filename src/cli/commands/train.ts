@@ -88,7 +88,7 @@ examples:
       if (json || values.quiet) return;
       if (e.type === "epoch") {
         io.stderr(
-          `epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)} acc ${(100 * e.trainAcc).toFixed(2)}%` +
+          `epoch ${e.epoch}/${config.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${(100 * e.trainAcc).toFixed(2)}%` +
             (e.testAcc === null ? "" : `, test acc ${(100 * e.testAcc).toFixed(2)}%`) +
             ` (${e.seconds.toFixed(1)} s, lr ${e.lr.toPrecision(3)})\n`,
         );
