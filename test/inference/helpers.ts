@@ -45,3 +45,48 @@ export function tinyAnn(): Promise<TinyAnn> {
   }
   return cached;
 }
+
+/** Runs a command's run() as src/cli/main.ts does (parseArgs strict, error → exit code), capturing output. */
+export async function runCli(cmd: import("../../src/cli/command.js").CliCommand, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { parseArgs } = await import("node:util");
+  let stdout = "";
+  let stderr = "";
+  const io = { stdout: (s: string) => { stdout += s; }, stderr: (s: string) => { stderr += s; } };
+  if (argv.includes("--help")) return { code: 0, stdout: cmd.usage, stderr };
+  try {
+    const p = parseArgs({ args: argv, options: cmd.options, allowPositionals: cmd.allowPositionals ?? false, strict: true });
+    const code = await cmd.run({ values: p.values as Record<string, unknown>, positionals: p.positionals }, io);
+    return { code, stdout, stderr };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const user = ["UserError", "CheckpointError", "ConfigError", "DataFormatError", "ModelSpecError", "InputError"].includes(err.name) || err.code?.startsWith("ERR_PARSE_ARGS") || err.code === "ENOENT";
+    stderr += user ? `spikecut ${cmd.name}: ${err.message}\n` : `spikecut ${cmd.name}: internal error: ${err.stack}\n`;
+    return { code: user ? 1 : 2, stdout, stderr };
+  }
+}
+
+/** A converted SNN checkpoint of the tiny ANN (T = 8), written next to it (once per process). */
+let snnCached: Promise<string> | null = null;
+export function tinySnnCheckpoint(): Promise<string> {
+  if (!snnCached) {
+    snnCached = (async () => {
+      const tiny = await tinyAnn();
+      const { loadModelCheckpoint, saveModelCheckpoint } = await import("../../src/inference/index.js");
+      const { convertToSNN } = await import("../../src/snn/index.js");
+      const { model, config } = loadModelCheckpoint(tiny.checkpoint);
+      const out = join(tiny.dir, "snn.safetensors");
+      saveModelCheckpoint(out, convertToSNN(model, { T: 8 }), { kind: "converted", config });
+      return out;
+    })();
+  }
+  return snnCached;
+}
+
+export function expectOneLineError(r: { code: number; stdout: string; stderr: string }, ...patterns: RegExp[]): void {
+  // imported lazily so this file stays usable outside vitest
+  const msg = r.stderr.trimEnd();
+  if (r.code !== 1) throw new Error(`expected exit code 1, got ${r.code}: ${msg}`);
+  if (msg.split("\n").length !== 1) throw new Error(`expected a one-line error, got:\n${msg}`);
+  if (/\n\s+at /.test(msg)) throw new Error(`stack trace in: ${msg}`);
+  for (const p of patterns) if (!p.test(msg)) throw new Error(`error "${msg}" does not match ${p}`);
+}
