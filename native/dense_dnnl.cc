@@ -6,6 +6,10 @@
 #include <map>
 #include <memory>
 #include <tuple>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <pthread.h>
 #include "common.h"
 
 namespace spikecut {
@@ -24,6 +28,30 @@ dnnl::stream& strm() {
   return s;
 }
 
+// oneDNN implementations built on its sgemm JIT kernels ("gemm:jit", "gemm:jit:..."; not "brg:..."), which
+// move rsp into the heap while they run (see gemm() below).
+bool usesSgemmKernels(const std::string& impl) {
+  return impl.find("gemm") != std::string::npos && impl.find("brg") == std::string::npos;
+}
+
+// Blocks the asynchronous signals on the calling thread for its lifetime (pending ones arrive afterwards).
+struct SignalBlock {
+  sigset_t old;
+  bool on;
+  explicit SignalBlock(bool enable) : on(enable) {
+    if (!on) return;
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+  }
+  ~SignalBlock() {
+    if (on) pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+};
 // One tensor argument of a primitive: the user's NCHW buffer and, when the primitive wants another layout,
 // a cached buffer in that layout plus the reorder between the two.
 struct Port {
@@ -102,17 +130,20 @@ dnnl::convolution_forward::primitive_desc fwdPd(const Geometry& g, bool bias) {
 }
 
 struct FwdEntry {
+  bool jitGemm = false;
   dnnl::convolution_forward prim;
   Port src, wei, dst;
   memory bias, scratch;
   bool hasBias;
 };
 struct BwdDataEntry {
+  bool jitGemm = false;
   dnnl::convolution_backward_data prim;
   Port dy, wei, dx;
   memory scratch;
 };
 struct BwdWeiEntry {
+  bool jitGemm = false;
   dnnl::convolution_backward_weights prim;
   Port src, dy, dw;
   memory db, scratch;
@@ -130,6 +161,7 @@ FwdEntry& fwdEntry(const ConvP& p, bool bias) {
     auto pd = fwdPd(g, bias);
     auto e = std::make_unique<FwdEntry>();
     e->prim = dnnl::convolution_forward(pd);
+    e->jitGemm = usesSgemmKernels(pd.impl_info_str());
     e->src.init(g.srcUser, pd.src_desc(), true);
     e->wei.init(g.weiUser, pd.weights_desc(), true);
     e->dst.init(g.dstUser, pd.dst_desc(), false);
@@ -151,6 +183,7 @@ BwdDataEntry& bdEntry(const ConvP& p) {
     dnnl::convolution_backward_data::primitive_desc pd(d, userScratchpad(), eng(), hint);
     auto e = std::make_unique<BwdDataEntry>();
     e->prim = dnnl::convolution_backward_data(pd);
+    e->jitGemm = usesSgemmKernels(pd.impl_info_str());
     e->dy.init(g.dstUser, pd.diff_dst_desc(), true);
     e->wei.init(g.weiUser, pd.weights_desc(), true);
     e->dx.init(g.srcUser, pd.diff_src_desc(), false);
@@ -172,6 +205,7 @@ BwdWeiEntry& bwEntry(const ConvP& p, bool bias) {
     dnnl::convolution_backward_weights::primitive_desc pd(d, userScratchpad(), eng(), hint);
     auto e = std::make_unique<BwdWeiEntry>();
     e->prim = dnnl::convolution_backward_weights(pd);
+    e->jitGemm = usesSgemmKernels(pd.impl_info_str());
     e->src.init(g.srcUser, pd.src_desc(), true);
     e->dy.init(g.dstUser, pd.diff_dst_desc(), true);
     e->dw.init(g.weiUser, pd.diff_weights_desc(), false);
@@ -195,15 +229,71 @@ const char* denseLibrary() {
 }
 bool denseIsDnnl() { return true; }
 
+// GEMM through the matmul primitive, cached per (transposes, shape, alpha, beta). Not dnnl_sgemm: in oneDNN
+// <= 3.11 the sgemm JIT kernels (jit_avx512_common_gemm_f32 / jit_avx_gemm_f32) point rsp at a heap workspace, so
+// any signal delivered while they run (V8's SIGPROF under --cpu-prof, a profiler, a timer) writes its frame into
+// the heap: glibc aborts later with "corrupted size vs. prev_size" (oneDNN issue #4845, fixed upstream in 3.11).
+// The matmul primitive runs brgemm kernels that keep rsp on the stack; should it ever pick the gemm-based
+// implementation, SignalBlock keeps signals out while it runs.
+namespace {
+struct GemmEntry {
+  dnnl::matmul prim;
+  memory a, b, c, scratch;
+  bool jitGemm = false;
+};
+using GemmKey = std::tuple<bool, bool, int64_t, int64_t, int64_t, uint32_t, uint32_t>;
+std::map<GemmKey, std::unique_ptr<GemmEntry>> gemmCache;
+
+uint32_t bitsOf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+GemmEntry& gemmEntry(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta) {
+  auto& slot = gemmCache[GemmKey{ta, tb, M, N, K, bitsOf(alpha), bitsOf(beta)}];
+  if (!slot) {
+    memory::desc aMd({M, K}, dt::f32, ta ? memory::dims{1, M} : memory::dims{K, 1});
+    memory::desc bMd({K, N}, dt::f32, tb ? memory::dims{1, K} : memory::dims{N, 1});
+    memory::desc cMd({M, N}, dt::f32, memory::dims{N, 1});
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (alpha != 1.f) attr.set_output_scales(0, {alpha});
+    if (beta != 0.f) {
+      dnnl::post_ops po;
+      po.append_sum(beta);
+      attr.set_post_ops(po);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(aMd, bMd, cMd), attr, eng());
+    auto e = std::make_unique<GemmEntry>();
+    e->prim = dnnl::matmul(pd);
+    e->a = memory(aMd, eng(), DNNL_MEMORY_NONE);
+    e->b = memory(bMd, eng(), DNNL_MEMORY_NONE);
+    e->c = memory(cMd, eng(), DNNL_MEMORY_NONE);
+    e->scratch = memory(pd.scratchpad_desc(), eng());
+    e->jitGemm = usesSgemmKernels(pd.impl_info_str());
+    slot = std::move(e);
+  }
+  return *slot;
+}
+
+}  // namespace
+
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
           float* C) {
   if (M == 0 || N == 0) return;
-  // dnnl_sgemm is row-major, like our interface.
-  dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+  GemmEntry& e = gemmEntry(ta, tb, M, N, K, alpha, beta);
+  e.a.set_data_handle(const_cast<float*>(A));
+  e.b.set_data_handle(const_cast<float*>(B));
+  e.c.set_data_handle(C);
+  SignalBlock guard(e.jitGemm);
+  e.prim.execute(strm(), {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.c}, {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  strm().wait();
 }
 
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   FwdEntry& e = fwdEntry(p, b != nullptr);
+  SignalBlock guard(e.jitGemm);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},
                                        {DNNL_ARG_WEIGHTS, e.wei.in(w)},
                                        {DNNL_ARG_DST, e.dst.out(y)},
@@ -219,6 +309,7 @@ void convForward(const ConvP& p, const float* x, const float* w, const float* b,
 
 void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
   BwdDataEntry& e = bdEntry(p);
+  SignalBlock guard(e.jitGemm);
   e.prim.execute(strm(), {{DNNL_ARG_DIFF_DST, e.dy.in(dy)},
                           {DNNL_ARG_WEIGHTS, e.wei.in(w)},
                           {DNNL_ARG_DIFF_SRC, e.dx.out(dx)},
@@ -229,6 +320,7 @@ void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx
 
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
   BwdWeiEntry& e = bwEntry(p, db != nullptr);
+  SignalBlock guard(e.jitGemm);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},
                                        {DNNL_ARG_DIFF_DST, e.dy.in(dy)},
                                        {DNNL_ARG_DIFF_WEIGHTS, e.dw.out(dw)},

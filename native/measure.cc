@@ -1,6 +1,8 @@
 // Machine facts for the bench and info(): ISA, thread count, FMA peak and copy bandwidth, measured here.
 #include <immintrin.h>
 #include <omp.h>
+#include <pthread.h>
+#include <csignal>
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -21,6 +23,16 @@ void initThreads() {
   }
   gThreads = t;
   omp_set_num_threads(t);
+  // Start the OpenMP workers with the asynchronous signals blocked (threads inherit the creator's mask), so a
+  // process-directed signal is never handled on a worker while it runs a oneDNN kernel; the main thread keeps
+  // handling them.
+  sigset_t all, old;
+  sigfillset(&all);
+  for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+#pragma omp parallel
+  { (void)omp_get_thread_num(); }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 int threads() { return gThreads; }

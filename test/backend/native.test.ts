@@ -1,7 +1,8 @@
 // Every native kernel against the TypeScript reference (relative error < 1e-4), for the oneDNN build and the
 // fallback build (own GEMM/conv kernels, built here into build-fallback/ when missing or stale).
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Backend, Conv2dParams, NeuronParams, Pool2dParams } from "../../src/engine/backend.js";
@@ -103,6 +104,43 @@ for (const b of builds) {
             close(c2, c1);
           }
         }
+      }
+    });
+
+    // Regression: dnnl_sgemm's JIT kernels (oneDNN <= 3.11, issue #4845) move rsp into a heap workspace, so a
+    // signal arriving mid-kernel (V8's SIGPROF under --cpu-prof) wrote its frame into the heap and glibc aborted
+    // ("corrupted size vs. prev_size"). A child process runs the linear-layer GEMMs of a training step while the
+    // profiler interrupts it every 50 us, and must exit cleanly with correct results.
+    itN("gemm and conv survive signals mid-kernel (node --cpu-prof)", () => {
+      const script = `
+        const a = require(${JSON.stringify(addonPath(b.dir))});
+        const shapes = [[false,true,128,256,3136,1],[false,false,128,3136,256,0],[true,false,256,3136,128,0],
+                        [true,false,10,256,128,0],[false,true,128,10,256,1]];
+        const conv = { n: 16, c: 16, h: 14, w: 14, k: 16, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1,
+                       groups: 1, oh: 14, ow: 14 };
+        let bad = 0;
+        for (let it = 0; it < 25; it++) {
+          for (const [ta, tb, M, N, K, beta] of shapes) {
+            const A = new Float32Array(M * K).fill(0.5), B = new Float32Array(K * N).fill(0.25);
+            const C = new Float32Array(M * N).fill(1);
+            a.gemm(ta, tb, M, N, K, 1, A, B, beta, C);
+            const want = K * 0.125 + beta;
+            if (Math.abs(C[M * N - 1] - want) > 1e-3 * want || Math.abs(C[0] - want) > 1e-3 * want) bad++;
+          }
+          const x = new Float32Array(16 * 16 * 196).fill(1), w = new Float32Array(16 * 16 * 9).fill(1);
+          const y = new Float32Array(16 * 16 * 196);
+          a.conv2dForward(x, w, null, y, conv);
+          a.conv2dBackwardWeights(x, y, w, null, conv);
+        }
+        console.log(bad ? "wrong results: " + bad : "ok");`;
+      const dir = mkdtempSync(join(tmpdir(), "spikecut-prof-"));
+      try {
+        const r = spawnSync(process.execPath, ["--cpu-prof", "--cpu-prof-interval", "50", "--cpu-prof-dir", dir, "-e", script],
+          { encoding: "utf8", env: { ...process.env, SPIKECUT_THREADS: "1" }, timeout: 120_000 });
+        expect(`${r.stdout}${r.stderr}`.trim()).toBe("ok");
+        expect(r.status).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
