@@ -20,28 +20,40 @@ function thresholdOp(name: string, x: Tensor, lambda: Tensor, L: number | null):
   const n = x.size;
   const xd = x.data;
   const y = new Float32Array(n);
-  // q per element is needed by backward; recomputing it is cheaper than storing it
-  const qOf = (xv: number): number => {
-    const z = Math.fround((xv > 0 ? xv : 0) / lam);
-    return L === null ? z : Math.floor(Math.fround(Math.fround(z * L) + 0.5)) / L;
-  };
-  for (let i = 0; i < n; i++) {
-    const q = qOf(xd[i]!);
-    y[i] = lam * (q < 0 ? 0 : q > 1 ? 1 : q);
+  // Loops are written out per case (no per-element closure): this op runs on every activation of the ANN.
+  // The float32 rounding steps reproduce the reference's float32 arithmetic exactly.
+  const fr = Math.fround;
+  if (L === null) {
+    for (let i = 0; i < n; i++) {
+      const xv = xd[i]!;
+      if (xv <= 0) continue;
+      const z = fr(xv / lam);
+      y[i] = z > 1 ? lam : lam * z;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const xv = xd[i]!;
+      if (xv <= 0) continue;
+      const q = Math.floor(fr(fr(fr(xv / lam) * L) + 0.5)) / L;
+      y[i] = q > 1 ? lam : lam * q;
+    }
   }
   const out = x.like(y);
   if (!needsGrad([x, lambda])) return out;
   return record(name, [x, lambda], [out], ([g]) => {
     const dx = x.requiresGrad ? new Float32Array(n) : null;
     let dl = 0;
+    // x <= 0: q = 0, in range, relu(x) = 0, so neither dx nor dλ gets anything.
     for (let i = 0; i < n; i++) {
       const xv = xd[i]!;
-      const q = qOf(xv);
-      const inRange = q >= 0 && q <= 1;
+      if (xv <= 0) continue;
+      const z = fr(xv / lam);
+      const q = L === null ? z : Math.floor(fr(fr(z * L) + 0.5)) / L;
       const gi = g![i]!;
-      if (dx) dx[i] = xv > 0 && inRange ? gi : 0;
-      const r = xv > 0 ? xv / lam : 0;
-      dl += gi * ((q < 0 ? 0 : q > 1 ? 1 : q) - (inRange ? r : 0));
+      if (q <= 1) {
+        if (dx) dx[i] = gi;
+        dl += gi * (q - xv / lam);
+      } else dl += gi;
     }
     return [dx, Float32Array.of(dl)];
   })[0];
