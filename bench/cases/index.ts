@@ -1,7 +1,10 @@
 /** Every bench case file, in print order. Adding a file: export `cases: BenchCase[]` from it and list it here. */
 import type { BenchCase } from "./types.js";
 import { cases as engine } from "./engine.js";
+import { cases as train } from "./train.js";
+import { cases as cutoff } from "./cutoff.js";
+import { cases as data } from "./data.js";
 
-export const allCases: BenchCase[] = [...engine];
+export const allCases: BenchCase[] = [...engine, ...train, ...cutoff, ...data];
 export type { BenchCase, Prepared } from "./types.js";
 import { cases as infer } from "./infer.js"; allCases.push(...infer); // inference cases (issue 6)
