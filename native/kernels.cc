@@ -265,6 +265,39 @@ inline void poolWindow(const PoolP& p, int64_t oy, int64_t ox, int64_t& ys, int6
   div = p.countIncludePad ? padded : (ye - ys) * (xe - xs);
 }
 
+// Non-overlapping 2x2 windows, stride 2, no padding (every window full, divisor 4): the pooling of VGG-style
+// nets. Same summation order as the generic loop, and /4 == *0.25 exactly, so results are bit-identical.
+inline bool isAvg2x2(const PoolP& p) {
+  return p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0 && p.oh == p.h / 2 &&
+         p.ow == p.w / 2;
+}
+SC_CLONES void avg2x2FwdPlane(const float* xp, float* yp, int64_t w, int64_t oh, int64_t ow) {
+  for (int64_t oy = 0; oy < oh; oy++) {
+    const float* r0 = xp + 2 * oy * w;
+    const float* r1 = r0 + w;
+    float* yr = yp + oy * ow;
+#pragma omp simd
+    for (int64_t ox = 0; ox < ow; ox++) yr[ox] = (((r0[2 * ox] + r0[2 * ox + 1]) + r1[2 * ox]) + r1[2 * ox + 1]) / 4.f;
+  }
+}
+SC_CLONES void avg2x2BwdPlane(const float* gp, float* dp, int64_t h, int64_t w, int64_t oh, int64_t ow) {
+  for (int64_t oy = 0; oy < oh; oy++) {
+    float* r0 = dp + 2 * oy * w;
+    float* r1 = r0 + w;
+    const float* gr = gp + oy * ow;
+#pragma omp simd
+    for (int64_t ox = 0; ox < ow; ox++) {
+      const float g = gr[ox] / 4.f;
+      r0[2 * ox] = g;
+      r0[2 * ox + 1] = g;
+      r1[2 * ox] = g;
+      r1[2 * ox + 1] = g;
+    }
+    if (w > 2 * ow) r0[w - 1] = r1[w - 1] = 0.f;  // odd width: the last column is in no window
+  }
+  if (h > 2 * oh) std::fill(dp + 2 * oh * w, dp + h * w, 0.f);  // odd height: the last row likewise
+}
+
 }  // namespace
 
 void add(const float* a, const float* b, float* o, int64_t n) {
@@ -389,6 +422,11 @@ void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* 
 }
 void avgPoolForward(const PoolP& p, const float* x, float* y) {
   const int64_t planes = p.n * p.c;
+  if (isAvg2x2(p)) {
+#pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
+    for (int64_t pl = 0; pl < planes; pl++) avg2x2FwdPlane(x + pl * p.h * p.w, y + pl * p.oh * p.ow, p.w, p.oh, p.ow);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
   for (int64_t pl = 0; pl < planes; pl++) {
     const float* xp = x + pl * p.h * p.w;
@@ -406,6 +444,11 @@ void avgPoolForward(const PoolP& p, const float* x, float* y) {
 }
 void avgPoolBackward(const PoolP& p, const float* dy, float* dx) {
   const int64_t planes = p.n * p.c;
+  if (isAvg2x2(p)) {
+#pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
+    for (int64_t pl = 0; pl < planes; pl++) avg2x2BwdPlane(dy + pl * p.oh * p.ow, dx + pl * p.h * p.w, p.h, p.w, p.oh, p.ow);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
   for (int64_t pl = 0; pl < planes; pl++) {
     float* dp = dx + pl * p.h * p.w;
