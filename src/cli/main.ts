@@ -104,7 +104,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UserError || (err.code && err.code.startsWith("ERR_PARSE_ARGS"))) {
-      io.stderr(`spikecut ${name}: ${err.message}\n`);
+      // Node's argument errors span several lines; the contract is one line
+      io.stderr(`spikecut ${name}: ${err.message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ")}\n`);
       return EXIT_USER;
     }
     if (isUserFacing(err)) {

@@ -11,3 +11,4 @@ export {
   loadModelCheckpoint, saveModelCheckpoint, buildOptionsOf, thresholdsOf, writeCalibrationSlot, readCalibrationSlot,
   type LoadedModel, type ModelKind, type SaveModelMeta, type CalibrationSlot, type StoredPolicy,
 } from "./model-io.js";
+export { evaluateModel, DEFAULT_SWEEP, type EvaluateModelOptions, type ModelEvaluation } from "./evaluate-model.js";

@@ -5,19 +5,12 @@
  */
 import { writeFileAtomic } from "../../report/write.js";
 import { UserError, parseNumberFlag, requireString, type CliCommand } from "../command.js";
-import {
-  accuracyPerTimestep, costAccounting, oct, sweepPolicy, DEFAULT_ENERGY, type CostInput, type OutputsDataset, type PolicyName, type SweepResult,
-} from "../../cutoff/index.js";
-import { buildCutoffReport, writeReport } from "../../report/index.js";
-import { collectOutputs, DEFAULT_CALIBRATION_DROPOUT } from "../../inference/collect.js";
+import { accuracyPerTimestep } from "../../cutoff/index.js";
+import { writeReport } from "../../report/index.js";
+import { DEFAULT_CALIBRATION_DROPOUT } from "../../inference/collect.js";
+import { evaluateModel } from "../../inference/evaluate-model.js";
 import { cutoffErrorsAsUser, dataFor, openCheckpoint, optionalInt, parseEpsilons, parsePolicies, progress, snnOf } from "../../inference/cli-support.js";
 
-const DEFAULT_SWEEP: Record<PolicyName, number[]> = {
-  topk: [0, 0.01, 0.02, 0.05, 0.1],
-  confidence: [0.01, 0.05, 0.1, 0.2, 0.3],
-  conformal: [0.01, 0.05, 0.1, 0.2],
-  timestep: [0],
-};
 
 const usage = `spikecut eval: per-step outputs, every cutoff policy, an epsilon sweep, cost accounting and a report
 
@@ -92,21 +85,22 @@ export const command: CliCommand = {
       : loaded.config?.calibrationDropout ?? DEFAULT_CALIBRATION_DROPOUT;
     const { snn, T } = snnOf(loaded, Tflag, note);
     if (snn.options.tebn && T !== snn.T) throw new UserError(`--T ${T}: this TEBN network was trained for T=${snn.T} and only runs that many steps`);
+    const calBar = progress("calibration outputs");
+    const testBar = progress("test outputs");
     const { data, description } = await dataFor(loaded, { data: values.data as string | undefined, limit, trainLimit: calLimit ?? limit });
 
-    const cal = collectOutputs(snn, data.train, { T, batchSize, calibrationDropout: dropout, seed, onProgress: progress("calibration outputs") });
-    const test = collectOutputs(snn, data.test, { T, batchSize, monitors: true, onProgress: progress("test outputs") });
-    const dataset: OutputsDataset = { source: path, calibration: cal.outputs, test: test.outputs };
-    const sweeps: SweepResult[] = policies.map((p) =>
-      cutoffErrorsAsUser(() => sweepPolicy(p, dataset, p === "timestep" ? [0] : (epsFlag ?? DEFAULT_SWEEP[p]), p === "timestep" ? { T } : {})),
-    );
-    const accPerT = accuracyPerTimestep(test.outputs);
-    const o = oct(test.outputs);
-    const cost = test.cost as CostInput;
-    const primary = sweeps.find((s) => s.policy === "topk") ?? sweeps.find((s) => s.policy !== "timestep") ?? sweeps[0]!;
-    const opPoint = primary.results[Math.min(1, primary.results.length - 1)]!; // topk: ε = 0.01 by default
-    const costReport = costAccounting(cost, opPoint.timesteps, DEFAULT_ENERGY, "live spike monitors");
-
+    const ev = evaluateModel(snn, { train: data.train, test: data.test }, {
+      T, policies, epsilons: epsFlag, calibrationDropout: dropout, batchSize, seed,
+      title: typeof values.title === "string" ? values.title : `Evaluation of ${path}`,
+      source: path,
+      calibrationDescription: `${description}, training split (calibration dropout ${dropout})`,
+      notes: [`test data: ${description}`],
+      onProgress: (stage, d, n) => (stage === "calibration" ? calBar : testBar)?.(d, n),
+      guard: cutoffErrorsAsUser,
+    });
+    const { calibration: cal, test, sweeps, operatingPoint: opPoint, cost: costReport } = ev;
+    const accPerT = ev.accuracyPerTimestep;
+    const o = ev.oct;
     if (typeof values.outputs === "string") {
       const split = (perStep: Float32Array, labels: Int32Array, N: number, K: number) => ({
         per_step: Array.from({ length: T }, (_, t) => Array.from({ length: N }, (_, n) => Array.from(perStep.subarray((t * N + n) * K, (t * N + n + 1) * K)))),
@@ -128,15 +122,7 @@ export const command: CliCommand = {
       }
     }
     if (typeof values.report === "string") {
-      const report = buildCutoffReport(dataset, sweeps, {
-        title: typeof values.title === "string" ? values.title : `Evaluation of ${path}`,
-        accumulation: "per-step",
-        calibrationSource: `${description}, training split (${cal.outputs.N} samples, calibration dropout ${dropout})`,
-        policyOptions: Object.fromEntries(policies.map((p) => [p, p === "topk" ? { k: 2, mode: "grid", bins: 100 } : p === "timestep" ? { timestep: T } : {}])),
-        operatingEpsilon: opPoint.epsilon === null ? {} : { [primary.policy]: opPoint.epsilon },
-        cost: { input: cost, source: "live spike monitors", energy: DEFAULT_ENERGY, note: "Spikes and SOPs counted by spikecut's monitors on every spiking layer (0/1 spikes, exact per-neuron fan-out); summed up to each sample's stop time." },
-        notes: [`model ${snn.spec.name}, ${snn.describe()}`, `test data: ${description}, ${test.outputs.N} samples`],
-      });
+      const report = ev.report;
       try {
         writeReport(values.report, report);
       } catch (e) {
