@@ -30,6 +30,10 @@ const char* denseLibrary();  // "oneDNN 2.6.3" or "fallback kernels"
 bool denseIsDnnl();
 
 // Own loops (kernels.cc).
+// Direct NCHW convolution for one input channel at stride 1 (first layers), used by both dense back ends.
+bool conv1Eligible(const ConvP& p);
+void conv1Forward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
+void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db);
 void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am);
 void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* dx);
 void avgPoolForward(const PoolP& p, const float* x, float* y);

@@ -292,6 +292,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 }
 
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+  if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);
   FwdEntry& e = fwdEntry(p, b != nullptr);
   SignalBlock guard(e.jitGemm);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},
@@ -319,6 +320,7 @@ void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx
 }
 
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
+  if (conv1Eligible(p)) return conv1BackwardWeights(p, x, dy, dw, db);
   BwdWeiEntry& e = bwEntry(p, db != nullptr);
   SignalBlock guard(e.jitGemm);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},

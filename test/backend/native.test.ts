@@ -64,6 +64,11 @@ const convShapes: Conv2dParams[] = [
   convP(1, 3, 11, 13, 5, 5, 5, 2, 2, 2, 2),
   convP(1, 2, 9, 8, 3, 3, 2, 2, 1, 0, 1),
   convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1),
+  // one input channel at stride 1: the direct NCHW first-layer kernels (3x3 fast path and generic taps)
+  convP(3, 1, 9, 8, 5, 3, 2, 1, 1, 0, 1),
+  convP(2, 1, 11, 7, 3, 5, 5, 1, 1, 2, 2),
+  convP(2, 1, 6, 6, 4, 1, 1, 1, 1, 0, 0),
+  convP(40, 1, 17, 13, 7, 3, 3, 1, 1, 1, 1),
   convP(2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1),
 ];
 function poolP(n: number, c: number, h: number, w: number, k: number, s: number, pad: number, cip = true): Pool2dParams {
