@@ -47,7 +47,7 @@ Runs the paper end to end on real data, offline:
   6. writes report.md / report.html / report.json into the output folder it names at the end.
 
 options:
-  --quick        a smaller run (1000 training / 300 test images, 1 epoch, T=4), for smoke tests
+  --quick        a smaller run (2000 training / 500 test images, 2 epochs of batch 64, T=4), for smoke tests
   --full         the full Fashion-MNIST (Debian: apt-get install dataset-fashion-mnist) with
                  configs/fmnist-qcfs-rcs.yaml (8 epochs); this is the README's results setup
   --out DIR      output folder (default runs/demo-<date>)
@@ -80,7 +80,7 @@ examples:
     if (values.full) {
       config = resolveConfig(readConfigFile(join(root, "configs", "fmnist-qcfs-rcs.yaml")), overrides, "configs/fmnist-qcfs-rcs.yaml");
     } else {
-      const quick = values.quick ? { "dataset.subset": { train: 1000, test: 300 }, epochs: overrides.epochs ?? 1, T: 4 } : {};
+      const quick = values.quick ? { "dataset.subset": { train: 2000, test: 500 }, epochs: overrides.epochs ?? 2, batchSize: 64, T: 4 } : {};
       config = resolveConfig(readConfigFile(join(root, "configs", "demo.yaml")), { ...quick, ...overrides }, "configs/demo.yaml");
     }
     mkdirSync(outDir, { recursive: true });
