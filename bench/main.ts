@@ -62,6 +62,9 @@ function torchSetup(): { env: NodeJS.ProcessEnv; settings: Record<string, string
   };
   // OpenBLAS 0.3.21 takes this Xeon for a Prescott (SSE3 kernels); name its real family when it is an AVX-512 Intel.
   if (cpu.vendor === "GenuineIntel" && cpu.flags.has("avx512f")) settings.OPENBLAS_CORETYPE = "Cooperlake";
+  // The same OpenMP wait policy as our side (spikecut defaults to passive: idle workers sleep, which keeps medians
+  // sane when the cores are shared); PyTorch's libgomp gets it too.
+  if (process.env.GOMP_SPINCOUNT === undefined) settings.OMP_WAIT_POLICY = process.env.OMP_WAIT_POLICY ?? "passive";
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(settings)) if (k !== "torch_threads") env[k] = String(v);
   if (!existsSync(PYTHON)) return { env, settings, version: null, why: `${PYTHON} not found` };

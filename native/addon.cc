@@ -459,14 +459,14 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 // glibc hands blocks above 128 KB (rising adaptively to at most 32 MB) straight back to the OS on free, and trims
 // the heap top above 128 KB, so a training step's multi-MB activations were re-faulted page by page on every
 // allocation (perf-notes item 5: 7x on a first-layer conv loop). Keep them in the heap instead, like the tuned
-// PyTorch peer (MALLOC_MMAP_THRESHOLD_=32M, MALLOC_TRIM_THRESHOLD_=1G). The user's own MALLOC_* settings, or
+// PyTorch peer (MALLOC_MMAP_THRESHOLD_=32M; trim above 256 MB rather than its 1G, to bound the RSS). The user's own MALLOC_* settings, or
 // SPIKECUT_MALLOC_TUNE=0, leave glibc alone.
 void tuneMalloc() {
 #if defined(__GLIBC__)
   const char* off = std::getenv("SPIKECUT_MALLOC_TUNE");
   if (off && std::string(off) == "0") return;
   if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
 }
 
