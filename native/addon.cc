@@ -402,6 +402,31 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   reluBackward(in[0].p, in[1].p, o.p, eltwiseLen<2>(info, "reluBackward", in, o));
   return info.Env().Undefined();
 }
+Napi::Value ThresholdActForward(const Napi::CallbackInfo& info) {
+  const char* fn = "thresholdActForward";
+  F32 x = f32(info, fn, 0, "x"), y = f32(info, fn, 1, "y");
+  need(info, fn, y, "y", x.n);
+  const double lam = num(info, fn, 2, "lambda"), L = num(info, fn, 3, "L");
+  if (!(lam > 0)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": lambda must be > 0");
+  if (L < 0 || L != std::floor(L) || L > 1e6) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": L must be a non-negative integer");
+  thresholdActForward(x.p, y.p, x.n, float(lam), int(L));
+  return info.Env().Undefined();
+}
+Napi::Value ThresholdActBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "thresholdActBackward";
+  F32 x = f32(info, fn, 0, "x"), g = f32(info, fn, 1, "g");
+  need(info, fn, g, "g", x.n);
+  float* dx = nullptr;
+  if (!info[2].IsNull() && !info[2].IsUndefined()) {
+    F32 d = f32(info, fn, 2, "dx");
+    need(info, fn, d, "dx", x.n);
+    dx = d.p;
+  }
+  const double lam = num(info, fn, 3, "lambda"), L = num(info, fn, 4, "L");
+  if (!(lam > 0)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": lambda must be > 0");
+  if (L < 0 || L != std::floor(L) || L > 1e6) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": L must be a non-negative integer");
+  return Napi::Number::New(info.Env(), thresholdActBackward(x.p, g.p, dx, x.n, float(lam), int(L)));
+}
 Napi::Value Sum(const Napi::CallbackInfo& info) {
   F32 a = f32(info, "sum", 0, "a");
   return Napi::Number::New(info.Env(), sum(a.p, a.n));
@@ -493,6 +518,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("relu", Relu);
   EXPORT("reluBackward", ReluBackward);
   EXPORT("sum", Sum);
+  EXPORT("thresholdActForward", ThresholdActForward);
+  EXPORT("thresholdActBackward", ThresholdActBackward);
   EXPORT("sgdStep", SgdStep);
   EXPORT("adamStep", AdamStep);
   EXPORT("info", Info);

@@ -49,6 +49,8 @@ void add(const float* a, const float* b, float* o, int64_t n);
 void mul(const float* a, const float* b, float* o, int64_t n);
 void axpby(const float* a, float alpha, const float* b, float beta, float* o, int64_t n);
 void relu(const float* a, float* o, int64_t n);
+void thresholdActForward(const float* x, float* y, int64_t n, float lam, int L);
+double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n, float lam, int L);
 void reluBackward(const float* a, const float* g, float* o, int64_t n);
 double sum(const float* a, int64_t n);
 void sgdStep(float* p, const float* g, float* buf, int64_t n, float lr, float momentum, float wd, bool nesterov, bool first);

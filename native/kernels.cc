@@ -47,6 +47,58 @@ SC_CLONES void reluBwdR(const float* a, const float* g, float* o, int64_t s, int
 #pragma omp simd
   for (int64_t i = s; i < e; i++) o[i] = a[i] > 0.f ? g[i] : 0.f;
 }
+// floor(fl32(z·L) + 0.5)/L for z >= 0 by truncation (vectorises, unlike floorf in the baseline clone); the
+// clamp keeps the int conversion in range, anything above 2L+1 is far out of [0, 1] anyway. z < 0 (x <= 0) is
+// masked by the callers.
+// -ffp-contract=fast may fuse z·L + 0.5 into one rounding; the two differ only when z·L lands within half an
+// ulp of a level boundary (never for L a power of two, where z·L is exact).
+static inline float quantise(float z, float fL) {
+  float t = z * fL + 0.5f;
+  t = t < 2.f * fL + 1.f ? t : 2.f * fL + 1.f;
+  t = t > 0.f ? t : 0.f;
+  return float(int(t)) / fL;
+}
+// QCFS (L > 0) / clipped ReLU (L == 0): float32 steps as in the reference; x/λ is a true division (not x·(1/λ))
+// so that the quantisation boundaries match the TypeScript backend bit for bit.
+// Templated on the loop-invariant choices (QCFS vs clip, dx wanted) so each inner loop is branch-free and vectorises.
+template <bool Q>
+SC_CLONES void thrFwdR(const float* x, float* y, float lam, float fL, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) {
+    const float xv = x[i];
+    const float z = xv / lam;
+    const float q = Q ? quantise(z, fL) : z;
+    const float r = q > 1.f ? lam : lam * q;
+    y[i] = xv > 0.f ? r : 0.f;
+  }
+}
+template <bool Q, bool DX>
+SC_CLONES double thrBwdR(const float* x, const float* g, float* dx, float lam, float fL, int64_t s, int64_t e) {
+  double total = 0;
+  // float lanes within a block, double across blocks (like sum)
+  for (int64_t b = s; b < e; b += 4096) {
+    const int64_t be = std::min(e, b + 4096);
+    float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = b; i < be; i++) {
+      const float xv = x[i];
+      const float z = xv / lam;
+      const float q = Q ? quantise(z, fL) : z;
+      const float gi = g[i];
+      const bool pos = xv > 0.f;
+      const bool in = q <= 1.f;
+      if (DX) dx[i] = (pos && in) ? gi : 0.f;
+      acc += pos ? (in ? gi * (q - z) : gi) : 0.f;
+    }
+    total += acc;
+  }
+  return total;
+}
+double thrBwd(const float* x, const float* g, float* dx, float lam, int L, int64_t s, int64_t e) {
+  const float fL = float(L);
+  if (L > 0) return dx ? thrBwdR<true, true>(x, g, dx, lam, fL, s, e) : thrBwdR<true, false>(x, g, dx, lam, fL, s, e);
+  return dx ? thrBwdR<false, true>(x, g, dx, lam, fL, s, e) : thrBwdR<false, false>(x, g, dx, lam, fL, s, e);
+}
 // Float lanes within a block of <= kGrain elements, double across blocks: accurate enough and vectorisable.
 SC_CLONES double sumR(const float* a, int64_t s, int64_t e) {
   double total = 0;
@@ -315,6 +367,21 @@ void relu(const float* a, float* o, int64_t n) {
 }
 void reluBackward(const float* a, const float* g, float* o, int64_t n) {
   parallelRanges(n, [&](int64_t s, int64_t e) { reluBwdR(a, g, o, s, e); });
+}
+void thresholdActForward(const float* x, float* y, int64_t n, float lam, int L) {
+  const float fL = float(L);
+  if (L > 0) parallelRanges(n, [&](int64_t s, int64_t e) { thrFwdR<true>(x, y, lam, fL, s, e); });
+  else parallelRanges(n, [&](int64_t s, int64_t e) { thrFwdR<false>(x, y, lam, fL, s, e); });
+}
+double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n, float lam, int L) {
+  if (n <= kSerialBelow || omp_get_max_threads() == 1) return thrBwd(x, g, dx, lam, L, 0, n);
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+  std::vector<double> part(chunks, 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; c++) part[c] = thrBwd(x, g, dx, lam, L, c * kGrain, std::min(n, (c + 1) * kGrain));
+  double total = 0;  // fixed order: the result does not depend on the thread count
+  for (double p : part) total += p;
+  return total;
 }
 double sum(const float* a, int64_t n) {
   if (n <= kSerialBelow || omp_get_max_threads() == 1) return sumR(a, 0, n);

@@ -118,6 +118,17 @@ export interface Backend {
   relu(a: Float32Array, out: Float32Array): void;
   /** out[i] = a[i] > 0 ? g[i] : 0. */
   reluBackward(a: Float32Array, g: Float32Array, out: Float32Array): void;
+  /**
+   * Threshold-constrained activation of the conversion route, fused (spec §5.1). With levels L > 0 (QCFS):
+   * q = floor(fl32(fl32(fl32(x/λ)·L) + 0.5))/L, y = λ·clamp(q, 0, 1) for x > 0, else 0. With L = 0 (clipped ReLU):
+   * q = fl32(x/λ).
+   */
+  thresholdActForward(x: Float32Array, y: Float32Array, lambda: number, L: number): void;
+  /**
+   * Its straight-through backward: dx[i] = g[i]·1[x>0]·1[q≤1] (dx may be null); returns
+   * ∂λ = Σ g·(q − x/λ) over 0 < x with q ≤ 1, plus Σ g over q > 1 (float64 accumulation).
+   */
+  thresholdActBackward(x: Float32Array, g: Float32Array, dx: Float32Array | null, lambda: number, L: number): number;
   /** Sum of all elements (float64 accumulation). */
   sum(a: Float32Array): number;
   /**

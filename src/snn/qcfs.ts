@@ -8,6 +8,7 @@
  */
 import { Tensor } from "../engine/tensor.js";
 import { record, needsGrad } from "../engine/autograd.js";
+import { getBackend } from "../engine/backends.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import { Module } from "../nn/module.js";
 import { Parameter } from "../nn/parameter.js";
@@ -18,43 +19,14 @@ function thresholdOp(name: string, x: Tensor, lambda: Tensor, L: number | null):
   const lam = lambda.data[0]!;
   if (!(lam > 0)) throw new Error(`${name}: threshold λ must be > 0, got ${lam}`);
   const n = x.size;
-  const xd = x.data;
   const y = new Float32Array(n);
-  // Loops are written out per case (no per-element closure): this op runs on every activation of the ANN.
-  // The float32 rounding steps reproduce the reference's float32 arithmetic exactly.
-  const fr = Math.fround;
-  if (L === null) {
-    for (let i = 0; i < n; i++) {
-      const xv = xd[i]!;
-      if (xv <= 0) continue;
-      const z = fr(xv / lam);
-      y[i] = z > 1 ? lam : lam * z;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const xv = xd[i]!;
-      if (xv <= 0) continue;
-      const q = Math.floor(fr(fr(fr(xv / lam) * L) + 0.5)) / L;
-      y[i] = q > 1 ? lam : lam * q;
-    }
-  }
+  const levels = L ?? 0;
+  getBackend().thresholdActForward(x.data, y, lam, levels);
   const out = x.like(y);
   if (!needsGrad([x, lambda])) return out;
   return record(name, [x, lambda], [out], ([g]) => {
     const dx = x.requiresGrad ? new Float32Array(n) : null;
-    let dl = 0;
-    // x <= 0: q = 0, in range, relu(x) = 0, so neither dx nor dλ gets anything.
-    for (let i = 0; i < n; i++) {
-      const xv = xd[i]!;
-      if (xv <= 0) continue;
-      const z = fr(xv / lam);
-      const q = L === null ? z : Math.floor(fr(fr(z * L) + 0.5)) / L;
-      const gi = g![i]!;
-      if (q <= 1) {
-        if (dx) dx[i] = gi;
-        dl += gi * (q - xv / lam);
-      } else dl += gi;
-    }
+    const dl = getBackend().thresholdActBackward(x.data, g!, dx, lam, levels);
     return [dx, Float32Array.of(dl)];
   })[0];
 }

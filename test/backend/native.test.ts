@@ -260,6 +260,27 @@ for (const b of builds) {
       });
     }
 
+    itN("fused QCFS / clipped-ReLU activation, forward and straight-through backward", () => {
+      for (const n of [7, 1000, 100_003]) {
+        const x = rand(n).map((v) => v * 6), g = rand(n);
+        for (const L of [0, 4, 8]) {
+          for (const lam of [0.7, 2.5]) {
+            const y1 = new Float32Array(n), y2 = new Float32Array(n);
+            js.thresholdActForward(x, y1, lam, L);
+            native().thresholdActForward(x, y2, lam, L);
+            close(y2, y1);
+            for (const withDx of [true, false]) {
+              const d1 = withDx ? new Float32Array(n) : null, d2 = withDx ? new Float32Array(n) : null;
+              const l1 = js.thresholdActBackward(x, g, d1, lam, L);
+              const l2 = native().thresholdActBackward(x, g, d2, lam, L);
+              if (d1 && d2) close(d2, d1);
+              expect(Math.abs(l2 - l1)).toBeLessThan(1e-4 * Math.max(1, Math.abs(l1)));
+            }
+          }
+        }
+      }
+    });
+
     itN("element-wise, sum and optimisers", () => {
       for (const n of [1, 1000, 100_003]) {
         const a = rand(n), b2 = rand(n), o1 = new Float32Array(n), o2 = new Float32Array(n);

@@ -483,6 +483,38 @@ export const jsBackend: Backend = {
   reluBackward(a, g, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
   },
+  thresholdActForward(x, y, lambda, L) {
+    const fr = Math.fround;
+    const lam = fr(lambda);
+    for (let i = 0; i < x.length; i++) {
+      const xv = x[i]!;
+      if (!(xv > 0)) {
+        y[i] = 0;
+        continue;
+      }
+      const z = fr(xv / lam);
+      const q = L > 0 ? Math.floor(fr(fr(z * L) + 0.5)) / L : z;
+      y[i] = q > 1 ? lam : lam * q;
+    }
+  },
+  thresholdActBackward(x, g, dx, lambda, L) {
+    const fr = Math.fround;
+    const lam = fr(lambda);
+    let dl = 0;
+    if (dx) dx.fill(0);
+    for (let i = 0; i < x.length; i++) {
+      const xv = x[i]!;
+      if (!(xv > 0)) continue;
+      const z = fr(xv / lam);
+      const q = L > 0 ? Math.floor(fr(fr(z * L) + 0.5)) / L : z;
+      const gi = g[i]!;
+      if (q <= 1) {
+        if (dx) dx[i] = gi;
+        dl += gi * (q - xv / lam);
+      } else dl += gi;
+    }
+    return dl;
+  },
   sum(a) {
     let acc = 0;
     for (let i = 0; i < a.length; i++) acc += a[i]!;

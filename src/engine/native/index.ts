@@ -112,6 +112,8 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     axpby: a.axpby,
     relu: a.relu,
     reluBackward: a.reluBackward,
+    thresholdActForward: a.thresholdActForward,
+    thresholdActBackward: a.thresholdActBackward,
     sum: a.sum,
     sgdStep: a.sgdStep,
     adamStep: a.adamStep,
