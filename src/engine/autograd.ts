@@ -10,7 +10,12 @@ import type { Tensor } from "./tensor.js";
 export type BackwardFn = (gradOutputs: (Float32Array | null)[]) => (Float32Array | null)[];
 
 export class GradNode {
-  readonly outputs: WeakRef<Tensor>[] = [];
+  /**
+   * Number of outputs. The node holds no reference to its outputs (each output points at its node and knows its
+   * index): a node kept alive by the tape must not keep output buffers alive, and WeakRefs would (V8 keeps every
+   * WeakRef target alive until the current job ends, i.e. for a whole synchronous training loop).
+   */
+  outputCount = 0;
   constructor(
     readonly name: string,
     readonly inputs: readonly Tensor[],
@@ -54,11 +59,11 @@ export function record<T extends Tensor[]>(
 ): T {
   if (!needsGrad(inputs)) return outputs;
   const node = new GradNode(name, inputs, backward);
+  node.outputCount = outputs.length;
   outputs.forEach((out, i) => {
     out.requiresGrad = true;
     out.gradNode = node;
     out.outputIndex = i;
-    node.outputs.push(new WeakRef(out));
   });
   return outputs;
 }
@@ -88,43 +93,43 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
     }
   }
 
-  const grads = new Map<Tensor, Float32Array>();
-  // Tensors whose pending gradient buffer was allocated here and is referenced by nothing else, so it may be
-  // added into in place. Ownership is per tensor, not per buffer: once a buffer is handed to a node's backward,
-  // that backward may return it for several inputs (add returns [g, g]), and an in-place add into it would
-  // then corrupt the other inputs' gradients.
-  const owned = new Set<Tensor>();
+  // Pending gradients per node output. A slot is "owned" when its buffer was allocated here and is referenced by
+  // nothing else, so it may be added into in place. Ownership is per slot, not per buffer: once a buffer is handed
+  // to a node's backward, that backward may return it for several inputs (add returns [g, g]), and an in-place add
+  // into it would then corrupt the other inputs' gradients.
+  const slots = new Map<GradNode, { g: (Float32Array | null)[]; owned: boolean[] }>();
   const accumulate = (t: Tensor, g: Float32Array): void => {
-    const prev = grads.get(t);
+    const node = t.gradNode!;
+    let s = slots.get(node);
+    if (!s) {
+      s = { g: new Array<Float32Array | null>(node.outputCount).fill(null), owned: new Array<boolean>(node.outputCount).fill(false) };
+      slots.set(node, s);
+    }
+    const i = t.outputIndex;
+    const prev = s.g[i];
     if (!prev) {
-      grads.set(t, g);
+      s.g[i] = g;
       return;
     }
-    if (!owned.has(t)) {
+    if (!s.owned[i]) {
       const copy = new Float32Array(prev.length);
-      for (let i = 0; i < copy.length; i++) copy[i] = prev[i]! + g[i]!;
-      owned.add(t);
-      grads.set(t, copy);
+      for (let k = 0; k < copy.length; k++) copy[k] = prev[k]! + g[k]!;
+      s.owned[i] = true;
+      s.g[i] = copy;
       return;
     }
-    for (let i = 0; i < prev.length; i++) prev[i]! += g[i]!;
+    for (let k = 0; k < prev.length; k++) prev[k]! += g[k]!;
   };
 
-  if (root.gradNode) grads.set(root, seed);
+  if (root.gradNode) accumulate(root, seed);
   else accumulateLeaf(root, seed);
 
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i]!;
-    const gOut: (Float32Array | null)[] = node.outputs.map((ref) => {
-      const t = ref.deref();
-      if (!t) return null;
-      const g = grads.get(t) ?? null;
-      if (g) {
-        grads.delete(t);
-        owned.delete(t);
-      }
-      return g;
-    });
+    const s = slots.get(node);
+    if (!s) continue;
+    slots.delete(node);
+    const gOut = s.g;
     if (gOut.every((g) => g === null)) continue;
     // backward closures that call ops must not grow the tape (no higher-order gradients)
     noGradDepth++;

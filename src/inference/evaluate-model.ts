@@ -61,12 +61,15 @@ export function evaluateModel(snn: SpikingModel, data: { train: InferenceData; t
   const dropout = opts.calibrationDropout ?? DEFAULT_CALIBRATION_DROPOUT;
   const batchSize = opts.batchSize ?? 128;
   const guard = opts.guard ?? (<R>(fn: () => R): R => fn());
+  // Post-hoc collection runs all T steps at once (time folded into the batch: bigger convolutions, one fused
+  // neuron kernel); the network is causal, so this equals stepping (tested), and anytime inference steps.
+  const stepMode = "multi" as const;
   const calibration = collectOutputs(snn, data.train, {
-    T, batchSize, calibrationDropout: dropout, seed: opts.seed ?? 0,
+    T, batchSize, stepMode, calibrationDropout: dropout, seed: opts.seed ?? 0,
     onProgress: opts.onProgress ? (d, n) => opts.onProgress!("calibration", d, n) : undefined,
   });
   const test = collectOutputs(snn, data.test, {
-    T, batchSize, monitors: true,
+    T, batchSize, stepMode, monitors: true,
     onProgress: opts.onProgress ? (d, n) => opts.onProgress!("test", d, n) : undefined,
   });
   const source = opts.source ?? snn.spec.name;
