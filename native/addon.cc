@@ -402,6 +402,15 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   reluBackward(in[0].p, in[1].p, o.p, eltwiseLen<2>(info, "reluBackward", in, o));
   return info.Env().Undefined();
 }
+Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
+  const char* fn = "dropoutMask";
+  F32 m = f32(info, fn, 0, "mask");
+  const double p = num(info, fn, 1, "p"), seed = num(info, fn, 2, "seed");
+  if (!(p >= 0 && p < 1)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": p must be in [0, 1)");
+  if (!(seed >= 0 && seed <= 4294967295.0) || seed != std::floor(seed)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seed must be a uint32");
+  dropoutMask(m.p, m.n, p, uint32_t(seed));
+  return info.Env().Undefined();
+}
 Napi::Value ThresholdActForward(const Napi::CallbackInfo& info) {
   const char* fn = "thresholdActForward";
   F32 x = f32(info, fn, 0, "x"), y = f32(info, fn, 1, "y");
@@ -519,6 +528,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("reluBackward", ReluBackward);
   EXPORT("sum", Sum);
   EXPORT("thresholdActForward", ThresholdActForward);
+  EXPORT("dropoutMask", DropoutMask);
   EXPORT("thresholdActBackward", ThresholdActBackward);
   EXPORT("sgdStep", SgdStep);
   EXPORT("adamStep", AdamStep);

@@ -99,6 +99,18 @@ double thrBwd(const float* x, const float* g, float* dx, float lam, int L, int64
   if (L > 0) return dx ? thrBwdR<true, true>(x, g, dx, lam, fL, s, e) : thrBwdR<true, false>(x, g, dx, lam, fL, s, e);
   return dx ? thrBwdR<false, true>(x, g, dx, lam, fL, s, e) : thrBwdR<false, false>(x, g, dx, lam, fL, s, e);
 }
+SC_CLONES void dropoutMaskR(float* m, uint32_t threshold, float keep, uint32_t seed, int64_t s, int64_t e) {
+#pragma omp simd
+  for (int64_t i = s; i < e; i++) {
+    uint32_t h = seed ^ (uint32_t(i) * 0x9e3779b9u);
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    m[i] = h >= threshold ? keep : 0.f;
+  }
+}
 // Float lanes within a block of <= kGrain elements, double across blocks: accurate enough and vectorisable.
 SC_CLONES double sumR(const float* a, int64_t s, int64_t e) {
   double total = 0;
@@ -382,6 +394,11 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
   double total = 0;  // fixed order: the result does not depend on the thread count
   for (double p : part) total += p;
   return total;
+}
+void dropoutMask(float* m, int64_t n, double p, uint32_t seed) {
+  const uint32_t threshold = uint32_t(std::floor(p * 4294967296.0));
+  const float keep = float(1.0 / (1.0 - p));
+  parallelRanges(n, [&](int64_t s, int64_t e) { dropoutMaskR(m, threshold, keep, seed, s, e); });
 }
 double sum(const float* a, int64_t n) {
   if (n <= kSerialBelow || omp_get_max_threads() == 1) return sumR(a, 0, n);

@@ -129,6 +129,12 @@ export interface Backend {
    * ∂λ = Σ g·(q − x/λ) over 0 < x with q ≤ 1, plus Σ g over q > 1 (float64 accumulation).
    */
   thresholdActBackward(x: Float32Array, g: Float32Array, dx: Float32Array | null, lambda: number, L: number): number;
+  /**
+   * Inverted-dropout mask from a counter-based hash, so native and TypeScript draw identical masks and any
+   * element's draw is independent of the thread that computes it: h = mix32(seed ^ (i·0x9E3779B9) mod 2^32)
+   * (murmur3 finaliser), mask[i] = h >= floor(p·2^32) ? 1/(1−p) : 0. p in [0, 1).
+   */
+  dropoutMask(mask: Float32Array, p: number, seed: number): void;
   /** Sum of all elements (float64 accumulation). */
   sum(a: Float32Array): number;
   /**

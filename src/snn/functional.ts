@@ -41,6 +41,14 @@ export interface MultiStepResult {
   spikes01: Float32Array;
 }
 
+const scratchBuffers: Float32Array[] = [];
+/** A reusable buffer of at least n floats (slot 0: U, slot 1: H), viewed at length n. */
+function scratch(slot: number, n: number): Float32Array {
+  let b = scratchBuffers[slot];
+  if (!b || b.length < n) scratchBuffers[slot] = b = new Float32Array(n);
+  return b.subarray(0, n);
+}
+
 /** x holds T time-major steps ([T, ...] or the folded [T·B, ...]); one fused op over all of them. */
 export function neuronMultiStep(x: Tensor, T: number, d: NeuronDynamics): MultiStepResult {
   if (!Number.isInteger(T) || T < 1 || x.size % T !== 0) {
@@ -52,18 +60,22 @@ export function neuronMultiStep(x: Tensor, T: number, d: NeuronDynamics): MultiS
     surrogate: d.surrogate.id, surrogateParam: d.surrogate.param,
   };
   const n = x.size;
+  const grad = needsGrad([x]);
   const s = new Float32Array(n);
-  const u = new Float32Array(n);
-  const h = new Float32Array(n);
+  // Without a tape nothing reads H, and U only through lastMembrane/RCS (training): inference reuses scratch
+  // buffers instead of faulting in two fresh activation-sized arrays per layer and call.
+  const u = grad ? new Float32Array(n) : scratch(0, n);
+  const h = grad ? new Float32Array(n) : scratch(1, n);
   const be = getBackend();
   be.neuronForward(x.data, s, u, h, p);
   const scale = d.outputScale;
   let outData = s;
   if (scale !== 1) {
     outData = new Float32Array(n);
-    for (let i = 0; i < n; i++) outData[i] = s[i]! * scale;
+    be.axpby(s, scale, s, 0, outData);
   }
   const output = x.like(outData);
+  // without a tape the membrane is a view of scratch memory, valid until the next no-grad multi-step call
   const membrane = x.like(u);
   record("neuronMultiStep", [x], [output, membrane], ([gOut, gU]) => {
     let gS = gOut ?? null;

@@ -260,6 +260,22 @@ for (const b of builds) {
       });
     }
 
+    itN("dropout masks are bit-identical to the TypeScript backend and keep about 1 - p", () => {
+      for (const n of [5, 100_003]) {
+        for (const p of [0, 0.3, 0.9]) {
+          const m1 = new Float32Array(n), m2 = new Float32Array(n);
+          js.dropoutMask(m1, p, 12345);
+          native().dropoutMask(m2, p, 12345);
+          expect(Array.from(m2)).toEqual(Array.from(m1));
+          if (n > 1000) {
+            const kept = m1.reduce((a, v) => a + (v > 0 ? 1 : 0), 0) / n;
+            expect(Math.abs(kept - (1 - p))).toBeLessThan(0.01);
+          }
+        }
+      }
+      expect(() => native().dropoutMask(new Float32Array(4), 1, 0)).toThrow(/p must be/);
+    });
+
     itN("fused QCFS / clipped-ReLU activation, forward and straight-through backward", () => {
       for (const n of [7, 1000, 100_003]) {
         const x = rand(n).map((v) => v * 6), g = rand(n);

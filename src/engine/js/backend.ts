@@ -483,6 +483,20 @@ export const jsBackend: Backend = {
   reluBackward(a, g, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
   },
+  dropoutMask(mask, p, seed) {
+    const threshold = Math.floor(p * 4294967296);
+    const keep = Math.fround(1 / (1 - p));
+    const sd = seed >>> 0;
+    for (let i = 0; i < mask.length; i++) {
+      let h = (sd ^ Math.imul(i, 0x9e3779b9)) >>> 0;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b) >>> 0;
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35) >>> 0;
+      h ^= h >>> 16;
+      mask[i] = h >>> 0 >= threshold ? keep : 0;
+    }
+  },
   thresholdActForward(x, y, lambda, L) {
     const fr = Math.fround;
     const lam = fr(lambda);

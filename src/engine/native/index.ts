@@ -113,6 +113,7 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     relu: a.relu,
     reluBackward: a.reluBackward,
     thresholdActForward: a.thresholdActForward,
+    dropoutMask: a.dropoutMask,
     thresholdActBackward: a.thresholdActBackward,
     sum: a.sum,
     sgdStep: a.sgdStep,

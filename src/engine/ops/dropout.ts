@@ -3,6 +3,7 @@ import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Rng, globalRng } from "../random.js";
 import { Tensor, assertTensor } from "../tensor.js";
+import { getBackend } from "../backends.js";
 
 export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = globalRng): Tensor {
   assertTensor("dropout", "x", x);
@@ -13,17 +14,15 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = glob
   if (!(rng instanceof Rng)) throw new ShapeError("dropout", `rng must be an Rng (input ${fmtShape(x.shape)})`);
   if (!training || p === 0) return x;
   const n = x.size;
+  const be = getBackend();
   const mask = new Float32Array(n);
-  if (p < 1) {
-    const keep = 1 / (1 - p);
-    for (let i = 0; i < n; i++) mask[i] = rng.uniform() >= p ? keep : 0;
-  }
+  // one draw from the generator seeds a counter-based mask (same bits on every backend and thread count)
+  if (p < 1) be.dropoutMask(mask, p, rng.nextU32());
   const y = new Float32Array(n);
-  const xd = x.data;
-  for (let i = 0; i < n; i++) y[i] = xd[i]! * mask[i]!;
+  be.mul(x.data, mask, y);
   return record("dropout", [x], [x.like(y)], ([g]) => {
     const d = new Float32Array(n);
-    for (let i = 0; i < n; i++) d[i] = g![i]! * mask[i]!;
+    getBackend().mul(g!, mask, d);
     return [d];
   })[0];
 }
