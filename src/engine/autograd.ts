@@ -6,6 +6,7 @@
  * null for outputs nothing depended on, and returns one gradient per input (null where not needed).
  */
 import type { Tensor } from "./tensor.js";
+import { getBackend } from "./backends.js";
 
 export type BackwardFn = (gradOutputs: (Float32Array | null)[]) => (Float32Array | null)[];
 
@@ -113,12 +114,12 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
     }
     if (!s.owned[i]) {
       const copy = new Float32Array(prev.length);
-      for (let k = 0; k < copy.length; k++) copy[k] = prev[k]! + g[k]!;
+      getBackend().add(prev, g, copy);
       s.owned[i] = true;
       s.g[i] = copy;
       return;
     }
-    for (let k = 0; k < prev.length; k++) prev[k]! += g[k]!;
+    getBackend().add(prev, g, prev);
   };
 
   if (root.gradNode) accumulate(root, seed);
@@ -157,6 +158,5 @@ function accumulateLeaf(t: Tensor, g: Float32Array): void {
     t.grad = t.like(new Float32Array(g));
     return;
   }
-  const d = t.grad.data;
-  for (let i = 0; i < d.length; i++) d[i]! += g[i]!;
+  getBackend().add(t.grad.data, g, t.grad.data);
 }

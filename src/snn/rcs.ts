@@ -6,6 +6,7 @@
  */
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
+import { record } from "../engine/autograd.js";
 import { add, div, max, mean, mul, relu, sqrt, stack, sum } from "../engine/index.js";
 
 /** β = rcs_n = 0.3 in the reference (spec §4.2). */
@@ -45,10 +46,49 @@ export class RcsCollector {
  */
 export function rcsAnnStat(x: Tensor): Tensor {
   if (x.ndim < 2) throw new ShapeError("rcsAnnStat", `expects [N, ...], got ${fmtShape(x.shape)}`);
-  const xp = relu(x.reshape([x.shape[0]!, -1]));
-  const M = max(xp);
-  const rms = sqrt(add(mean(mul(xp, xp), 1), 1e-5));
-  return div(M, rms);
+  // One fused op (two passes over x): it runs on every activation of every training step, where the composed
+  // relu/max/mul/mean/sqrt/div chain cost as much as the convolutions.
+  const N = x.shape[0]!;
+  const F = x.size / N;
+  const xd = x.data;
+  let M = 0;
+  let arg = -1; // first maximal element of x⁺ (the max's gradient goes there, like engine max); -1: all ≤ 0
+  const sigma = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    let ss = 0;
+    for (let i = n * F, e = i + F; i < e; i++) {
+      const v = xd[i]!;
+      if (v > 0) {
+        ss += v * v;
+        if (v > M) {
+          M = v;
+          arg = i;
+        }
+      }
+    }
+    sigma[n] = Math.sqrt(ss / F + 1e-5);
+  }
+  const r = new Float32Array(N);
+  for (let n = 0; n < N; n++) r[n] = M / sigma[n]!;
+  const out = new Tensor(r, [N]);
+  return record("rcsAnnStat", [x], [out], ([g]) => {
+    // r_n = M/σ_n, σ_n = sqrt(Σ_f x⁺²/F + 1e-5): ∂r_n/∂x_nf = −M·x⁺_nf/(F·σ_n³) for x > 0; ∂r_n/∂M = 1/σ_n
+    const dx = new Float32Array(x.size);
+    let dM = 0;
+    for (let n = 0; n < N; n++) {
+      const gn = g![n]!;
+      if (gn === 0) continue;
+      const sn = sigma[n]!;
+      dM += gn / sn;
+      const c = (-gn * M) / (F * sn * sn * sn);
+      for (let i = n * F, e = i + F; i < e; i++) {
+        const v = xd[i]!;
+        if (v > 0) dx[i] = c * v;
+      }
+    }
+    if (arg >= 0) dx[arg]! += dM;
+    return [dx];
+  })[0];
 }
 
 /**
