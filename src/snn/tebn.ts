@@ -7,9 +7,44 @@
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import { mul } from "../engine/index.js";
+import { record } from "../engine/autograd.js";
+import { getBackend } from "../engine/backends.js";
 import { BatchNorm2d, type BatchNormOptions } from "../nn/batchnorm.js";
 import { Parameter } from "../nn/parameter.js";
 import { TemporalModule } from "./temporal.js";
+
+/**
+ * y[t, ...] = p_t · x[t, ...] on a time-folded tensor, as one op: each timestep is a contiguous block, so the
+ * forward is one backend axpby per block and ∂p_t one dot product per block (the general broadcasting multiply
+ * cost as much as the convolutions here).
+ */
+export function scaleTimesteps(x: Tensor, p: Tensor, T: number): Tensor {
+  if (p.size !== T || x.size % T !== 0) {
+    throw new ShapeError("scaleTimesteps", `scales ${fmtShape(p.shape)} do not fit T=${T} blocks of ${fmtShape(x.shape)}`);
+  }
+  const block = x.size / T;
+  const be = getBackend();
+  const y = new Float32Array(x.size);
+  for (let t = 0; t < T; t++) {
+    const xs = x.data.subarray(t * block, (t + 1) * block);
+    be.axpby(xs, p.data[t]!, xs, 0, y.subarray(t * block, (t + 1) * block));
+  }
+  return record("scaleTimesteps", [x, p], [x.like(y)], ([g]) => {
+    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const dp = p.requiresGrad ? new Float32Array(T) : null;
+    for (let t = 0; t < T; t++) {
+      const gs = g!.subarray(t * block, (t + 1) * block);
+      if (dx) be.axpby(gs, p.data[t]!, gs, 0, dx.subarray(t * block, (t + 1) * block));
+      if (dp) {
+        const xs = x.data.subarray(t * block, (t + 1) * block);
+        let acc = 0;
+        for (let i = 0; i < block; i++) acc += gs[i]! * xs[i]!;
+        dp[t] = acc;
+      }
+    }
+    return [dx, dp];
+  })[0];
+}
 
 export class TEBN extends TemporalModule {
   readonly bn: BatchNorm2d;
@@ -40,9 +75,7 @@ export class TEBN extends TemporalModule {
     if (x.ndim !== 4 || x.shape[0]! % T !== 0) {
       throw new ShapeError("TEBN", `expects time-folded [T·B, ${this.numFeatures}, H, W] with T=${T}, got ${fmtShape(x.shape)}`);
     }
-    const y = this.bn.call(x);
-    const B = x.shape[0]! / T;
-    return mul(y.reshape([T, B, ...x.shape.slice(1)]), this.p).reshape(x.shape);
+    return scaleTimesteps(this.bn.call(x), this.p, T);
   }
 
   override describe(): string {
