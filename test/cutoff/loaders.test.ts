@@ -1,5 +1,5 @@
 /** Loader round trips (files written by the test) and the accumulation flag. */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -78,8 +78,10 @@ describe("npz", () => {
     ], 8));
     expect(loadOutputsFile(p).test.Y).toEqual(ref.Y);
   });
+  // Debian's interpreter (CI installs python3-numpy); the python3 first on PATH may be another one
+  const PY = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   let hasNumpy = false;
-  try { execFileSync("python3", ["-c", "import numpy"], { stdio: "ignore" }); hasNumpy = true; } catch { /* no numpy */ }
+  try { execFileSync(PY, ["-c", "import numpy"], { stdio: "ignore" }); hasNumpy = true; } catch { /* no numpy */ }
   test.skipIf(!hasNumpy)("files written by NumPy itself (np.savez, np.savez_compressed, np.save)", () => {
     const py = `
 import numpy as np, sys
@@ -94,7 +96,7 @@ np.save(d + "/big.npy", Y.astype(">f4"))
 Ya = Y.cumsum(0, dtype=np.float32)
 np.save(d + "/ref.npy", Ya)
 `;
-    execFileSync("python3", ["-c", py, dir]);
+    execFileSync(PY, ["-c", py, dir]);
     const refAcc = parseNpy(new Uint8Array(readFileSync(join(dir, "ref.npy"))), "ref").data as Float32Array;
     const a = loadOutputsFile(join(dir, "np.npz"));
     const b = loadOutputsFile(join(dir, "npc.npz"));
