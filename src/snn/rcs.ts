@@ -57,13 +57,12 @@ export function rcsAnnStat(x: Tensor): Tensor {
   for (let n = 0; n < N; n++) {
     let ss = 0;
     for (let i = n * F, e = i + F; i < e; i++) {
-      const v = xd[i]!;
-      if (v > 0) {
-        ss += v * v;
-        if (v > M) {
-          M = v;
-          arg = i;
-        }
+      const xv = xd[i]!;
+      const v = xv > 0 ? xv : 0; // a select, not a branch: the sign of a pre-activation is a coin flip
+      ss += v * v;
+      if (v > M) {
+        M = v;
+        arg = i;
       }
     }
     sigma[n] = Math.sqrt(ss / F + 1e-5);
@@ -83,7 +82,7 @@ export function rcsAnnStat(x: Tensor): Tensor {
       const c = (-gn * M) / (F * sn * sn * sn);
       for (let i = n * F, e = i + F; i < e; i++) {
         const v = xd[i]!;
-        if (v > 0) dx[i] = c * v;
+        dx[i] = v > 0 ? c * v : 0;
       }
     }
     if (arg >= 0) dx[arg]! += dM;
