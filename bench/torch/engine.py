@@ -3,30 +3,12 @@
 Usage: python3 engine.py --cases name1,name2 [--runs N]; prints one JSON line per case: {"case", "torch_ms"}.
 The caller (bench/main.ts) sets the environment (threads, OpenBLAS core type, malloc thresholds).
 """
-import argparse
-import json
-import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-
-def timed(fn, min_runs, budget_s=float(os.environ.get("SPIKECUT_BENCH_BUDGET", "1.5"))):
-    for _ in range(3):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-6)
-    runs = max(min_runs, min(200, int(budget_s / one)))
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3, min(times) * 1e3
+from common import run_cases, timed
 
 
 def conv_case(n, c, hw, k, backward):
@@ -132,17 +114,10 @@ CASES = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cases", default=",".join(CASES))
-    ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=2)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    for name in a.cases.split(","):
-        if name not in CASES:
-            continue
-        ms, best = timed(CASES[name](), a.runs)
-        print(json.dumps({"case": name, "torch_ms": ms, "torch_min_ms": best}), flush=True)
+    def measure(fn, args):
+        ms, best = timed(fn, args.runs, warmup=3, max_runs=200)
+        return {"torch_ms": ms, "torch_min_ms": best}
+    run_cases(CASES, measure, runs_default=20, warn_unknown=False)
 
 
 if __name__ == "__main__":

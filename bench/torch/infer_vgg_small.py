@@ -10,33 +10,13 @@ Usage: python3 infer_vgg_small.py --cases infer_snn_vgg_small_T8 [--threads 2]; 
 {"case","torch_ms","torch_min_ms"}. The caller (bench/main.ts) sets the tuned environment (OpenBLAS core type, malloc
 thresholds) exactly as for the engine and training peers.
 """
-import argparse
-import json
-import os
-import statistics
-import sys
-import time
-
 import torch
 import torch.nn as nn
 
+from common import run_cases, timed, vgg_small
+
 B = 128
 T = 8
-
-
-def timed(fn, min_runs=5, budget_s=float(os.environ.get("SPIKECUT_BENCH_BUDGET", "1.5"))):
-    for _ in range(2):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-6)
-    runs = max(min_runs, min(100, int(budget_s / one)))
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3, min(times) * 1e3
 
 
 class IF(nn.Module):
@@ -60,18 +40,7 @@ class IF(nn.Module):
 
 
 def vgg_small_if():
-    layers = []
-    c_in = 1
-    for c in [32, 32, "M", 64, 64, "M"]:
-        if c == "M":
-            layers.append(nn.AvgPool2d(2))
-            continue
-        conv = nn.Conv2d(c_in, c, 3, padding=1)
-        nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
-        layers += [conv, nn.BatchNorm2d(c), IF()]
-        c_in = c
-    layers += [nn.Flatten(), nn.Linear(64 * 7 * 7, 256), IF(), nn.Linear(256, 10)]
-    return nn.Sequential(*layers).eval()
+    return vgg_small(nn.BatchNorm2d, IF).eval()
 
 
 def infer_case():
@@ -96,17 +65,10 @@ CASES = {"infer_snn_vgg_small_T8": infer_case}
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cases", default=",".join(CASES))
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    for name in args.cases.split(","):
-        if name not in CASES:
-            print(f"unknown case {name}", file=sys.stderr)
-            continue
-        ms, best = timed(CASES[name]())
-        print(json.dumps({"case": name, "torch_ms": round(ms, 4), "torch_min_ms": round(best, 4)}), flush=True)
+    def measure(fn, args):
+        ms, best = timed(fn)
+        return {"torch_ms": round(ms, 4), "torch_min_ms": round(best, 4)}
+    run_cases(CASES, measure)
 
 
 if __name__ == "__main__":

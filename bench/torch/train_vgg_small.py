@@ -9,33 +9,13 @@
 Usage: python3 train_vgg_small.py --cases name1,name2 [--threads 2]; prints one JSON line per case {"case","torch_ms"}.
 The caller (bench/main.ts) sets the tuned environment (OpenBLAS core type, malloc thresholds).
 """
-import argparse
-import json
-import os
-import statistics
-import sys
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from common import run_cases, timed, vgg_small as vgg_small_layers
+
 B = 128
-
-
-def timed(fn, min_runs=5, budget_s=float(os.environ.get("SPIKECUT_BENCH_BUDGET", "1.5"))):
-    for _ in range(2):
-        fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-6)
-    runs = max(min_runs, min(100, int(budget_s / one)))
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 class FloorSTE(torch.autograd.Function):
@@ -111,20 +91,9 @@ class TEBN(nn.Module):
 
 
 def vgg_small(route, T=1):
-    layers = []
-    c_in = 1
-    for c in [32, 32, "M", 64, 64, "M"]:
-        if c == "M":
-            layers.append(nn.AvgPool2d(2))
-            continue
-        conv = nn.Conv2d(c_in, c, 3, padding=1)
-        nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
-        layers += [conv, nn.BatchNorm2d(c) if route == "ann" else TEBN(c, T), QCFS() if route == "ann" else LIF(T)]
-        c_in = c
-    layers += [nn.Flatten(), nn.Linear(64 * 7 * 7, 256)]
-    layers += [QCFS() if route == "ann" else LIF(T)]
-    layers += [nn.Linear(256, 10)]
-    return nn.Sequential(*layers)
+    if route == "ann":
+        return vgg_small_layers(nn.BatchNorm2d, QCFS)
+    return vgg_small_layers(lambda c: TEBN(c, T), lambda: LIF(T))
 
 
 def ann_case():
@@ -167,16 +136,7 @@ CASES = {"train_ann_vgg_small": ann_case, "train_snn_vgg_small_T4": snn_case}
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cases", default=",".join(CASES))
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    for name in args.cases.split(","):
-        if name not in CASES:
-            print(f"unknown case {name}", file=sys.stderr)
-            continue
-        print(json.dumps({"case": name, "torch_ms": round(timed(CASES[name]()), 4)}), flush=True)
+    run_cases(CASES, lambda fn, args: {"torch_ms": round(timed(fn)[0], 4)})
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import { BinaryFormatError } from "../io/errors.js";
+
 /**
  * One-line, user-facing input errors: always name the file, the field and what was expected.
  * The CLI prints `err.message` and exits non-zero; no stack trace is ever shown for these.
@@ -13,6 +15,19 @@ export class CutoffInputError extends Error {
     this.file = file;
     this.field = field;
     this.expected = expected;
+  }
+}
+
+/**
+ * Run a low-level binary reader (src/io), rethrowing its format errors as a CutoffInputError for `file`:
+ * the field is the archive member the problem is in, else `field`; `expected` overrides the reader's wording.
+ */
+export function asCutoffInput<T>(file: string, field: string, read: () => T, expected?: string): T {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof BinaryFormatError)) throw e;
+    throw new CutoffInputError(file, e.entry ?? field, expected ?? e.expected, e.got);
   }
 }
 

@@ -1,4 +1,5 @@
 /** Errors raised by the data layer. Every message names the file (or dataset) and what was wrong. */
+import { BinaryFormatError } from "../io/errors.js";
 
 /** A file is not what its format says it should be (wrong magic, truncated record, inconsistent counts). */
 export class DataFormatError extends Error {
@@ -9,6 +10,16 @@ export class DataFormatError extends Error {
     this.name = "DataFormatError";
     this.file = file;
     this.problem = problem;
+  }
+}
+
+/** Run a low-level binary reader (src/io), rethrowing its format errors as DataFormatError(file, their sentence). */
+export function asDataFormat<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof BinaryFormatError) throw new DataFormatError(file, e.detail);
+    throw e;
   }
 }
 

@@ -1,28 +1,19 @@
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { command } from "../../src/cli/commands/calibrate.js";
 import { readCalibrationSlot } from "../../src/inference/index.js";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
-import { expectOneLineError, runCli, tinyAnn, tinySnnCheckpoint } from "../inference/helpers.js";
+import { expectOneLineError, runCli } from "../inference/helpers.js";
+import { itHasHelp, useTinyCheckpoints } from "./helpers.js";
 
 describe("spikecut calibrate", () => {
-  let snn: string;
-  let ann: string;
-  beforeAll(async () => {
-    ann = (await tinyAnn()).checkpoint;
-    snn = await tinySnnCheckpoint();
-  });
-
-  it("--help has usage and examples", async () => {
-    const r = await runCli(command, ["--help"]);
-    expect(r.stdout).toMatch(/usage: spikecut calibrate/);
-    expect(r.stdout).toMatch(/examples:/);
-  });
+  const tiny = useTinyCheckpoints();
+  itHasHelp(command, "calibrate");
 
   it("fits topk and conformal at two ε and stores them in the checkpoint (weights unchanged)", async () => {
-    const ck = join(snn + ".cal.safetensors");
-    copyFileSync(snn, ck);
+    const ck = join(tiny.snn + ".cal.safetensors");
+    copyFileSync(tiny.snn, ck);
     const before = loadCheckpoint(ck);
     const r = await runCli(command, ["--checkpoint", ck, "--policy", "topk", "--policy", "conformal", "--epsilon", "0.01", "--epsilon", "0.1", "--limit", "150", "--json"]);
     expect(r.code).toBe(0);
@@ -38,8 +29,8 @@ describe("spikecut calibrate", () => {
   });
 
   it("text output and --calibration-dropout 0", async () => {
-    const ck = join(snn + ".cal2.safetensors");
-    copyFileSync(snn, ck);
+    const ck = join(tiny.snn + ".cal2.safetensors");
+    copyFileSync(tiny.snn, ck);
     const r = await runCli(command, ["--checkpoint", ck, "--calibration-dropout", "0", "--limit", "100"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/calibration dropout 0/);
@@ -49,11 +40,11 @@ describe("spikecut calibrate", () => {
 
   it("bad input: missing file, ANN checkpoint, invalid ε, bad policy, bad dropout", async () => {
     expectOneLineError(await runCli(command, ["--checkpoint", "/nonexistent/a.safetensors"]), /no such file/);
-    expectOneLineError(await runCli(command, ["--checkpoint", ann]), /holds a QCFS ANN/, /spikecut convert/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--epsilon", "1.5"]), /--epsilon: 1.5 is out of range, expected < 1/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--epsilon", "abc"]), /--epsilon: expected a number, got "abc"/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--policy", "magic"]), /--policy: expected one of topk, conformal, confidence, got "magic"/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--calibration-dropout", "1"]), /--calibration-dropout: 1 is out of range/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--data", "/nonexistent/dir"]), /--data \/nonexistent\/dir: no such file or directory/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.ann]), /holds a QCFS ANN/, /spikecut convert/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--epsilon", "1.5"]), /--epsilon: 1.5 is out of range, expected < 1/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--epsilon", "abc"]), /--epsilon: expected a number, got "abc"/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--policy", "magic"]), /--policy: expected one of topk, conformal, confidence, got "magic"/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--calibration-dropout", "1"]), /--calibration-dropout: 1 is out of range/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--data", "/nonexistent/dir"]), /--data \/nonexistent\/dir: no such file or directory/);
   });
 });

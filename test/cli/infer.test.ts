@@ -1,26 +1,17 @@
 import { copyFileSync } from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { command } from "../../src/cli/commands/infer.js";
 import { command as calibrate } from "../../src/cli/commands/calibrate.js";
-import { expectOneLineError, runCli, tinyAnn, tinySnnCheckpoint } from "../inference/helpers.js";
+import { expectOneLineError, runCli } from "../inference/helpers.js";
+import { itHasHelp, useTinyCheckpoints } from "./helpers.js";
 
 describe("spikecut infer", () => {
-  let snn: string;
-  let ann: string;
-  beforeAll(async () => {
-    ann = (await tinyAnn()).checkpoint;
-    snn = await tinySnnCheckpoint();
-  });
-
-  it("--help has usage and examples", async () => {
-    const r = await runCli(command, ["--help"]);
-    expect(r.stdout).toMatch(/usage: spikecut infer/);
-    expect(r.stdout).toMatch(/examples:/);
-  });
+  const tiny = useTinyCheckpoints();
+  itHasHelp(command, "infer");
 
   it("uses the stored Top-K state; stops early; reports both wall-clocks", async () => {
-    const ck = snn + ".inf.safetensors";
-    copyFileSync(snn, ck);
+    const ck = tiny.snn + ".inf.safetensors";
+    copyFileSync(tiny.snn, ck);
     expect((await runCli(calibrate, ["--checkpoint", ck, "--epsilon", "0.05", "--limit", "150"])).code).toBe(0);
     const r = await runCli(command, ["--checkpoint", ck, "--epsilon", "0.05", "--limit", "120", "--batch-size", "64", "--json"]);
     expect(r.code).toBe(0);
@@ -37,12 +28,12 @@ describe("spikecut infer", () => {
   });
 
   it("calibrates on the fly when the checkpoint holds no state, saying so; ANN converted on the fly", async () => {
-    const r = await runCli(command, ["--checkpoint", snn, "--limit", "80", "--no-baseline"]);
+    const r = await runCli(command, ["--checkpoint", tiny.snn, "--limit", "80", "--no-baseline"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/calibrating on the fly/);
     expect(r.stdout).toMatch(/accuracy\s+\d+\.\d+ %/);
     expect(r.stdout).toMatch(/mean timestep/);
-    const a = await runCli(command, ["--checkpoint", ann, "--policy", "confidence", "--epsilon", "0.2", "--limit", "60", "--T", "4"]);
+    const a = await runCli(command, ["--checkpoint", tiny.ann, "--policy", "confidence", "--epsilon", "0.2", "--limit", "60", "--T", "4"]);
     expect(a.code).toBe(0);
     expect(a.stderr).toMatch(/converting it to an IF SNN with T=4 on the fly/);
     expect(a.stdout).toMatch(/wall-clock .* ms vs .* ms for all 4 steps/);
@@ -50,9 +41,9 @@ describe("spikecut infer", () => {
 
   it("bad input: missing file, invalid ε, bad policy, bad limit", async () => {
     expectOneLineError(await runCli(command, ["--checkpoint", "missing.safetensors"]), /--checkpoint missing\.safetensors: no such file/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--epsilon=-0.1"]), /--epsilon: -0.1 is out of range, expected >= 0/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--policy", "oct"]), /--policy: expected one of topk, conformal, confidence, timestep, got "oct"/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--limit", "2.5"]), /--limit: expected an integer/);
-    expectOneLineError(await runCli(command, ["--checkpoint", snn, "--unknown"]), /Unknown option '--unknown'/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--epsilon=-0.1"]), /--epsilon: -0.1 is out of range, expected >= 0/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--policy", "oct"]), /--policy: expected one of topk, conformal, confidence, timestep, got "oct"/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--limit", "2.5"]), /--limit: expected an integer/);
+    expectOneLineError(await runCli(command, ["--checkpoint", tiny.snn, "--unknown"]), /Unknown option '--unknown'/);
   });
 });

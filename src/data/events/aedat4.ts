@@ -168,15 +168,24 @@ export function readAedat4(path: string, opts: Aedat4Options = {}): EventStream 
   return decodeAedat4(readBytes(path), path, opts);
 }
 
-function encodeEventPacket(s: EventStream, a: number, b: number): Uint8Array {
-  const w = new FbWriter();
-  const rootAt = w.beginSizePrefixed("EVTS");
+/**
+ * Start a size-prefixed flatbuffer whose root table has a single field, an offset to a vector.
+ * Returns the position of that offset, to patch once the vector is written.
+ */
+function beginVectorRoot(w: FbWriter, ident: string): number {
+  const rootAt = w.beginSizePrefixed(ident);
   const vt = w.vtable(8, [4]);
   w.align(4);
   const table = w.i32(0);
   const vecRef = w.u32(0);
   w.patchI32(table, table - vt);
   w.patchOffset(rootAt, table);
+  return vecRef;
+}
+
+function encodeEventPacket(s: EventStream, a: number, b: number): Uint8Array {
+  const w = new FbWriter();
+  const vecRef = beginVectorRoot(w, "EVTS");
   // vector length at 4 mod 8 so the 8-byte-aligned structs follow it directly
   while (w.pos % 8 !== 4) w.u8(0);
   const vec = w.u32(b - a);
@@ -193,13 +202,7 @@ function encodeEventPacket(s: EventStream, a: number, b: number): Uint8Array {
 
 function encodeDataTable(rows: { offset: number; streamId: number; size: number; n: number; t0: number; t1: number }[]): Uint8Array {
   const w = new FbWriter();
-  const rootAt = w.beginSizePrefixed("FTAB");
-  const rvt = w.vtable(8, [4]);
-  w.align(4);
-  const root = w.i32(0);
-  const vecRef = w.u32(0);
-  w.patchI32(root, root - rvt);
-  w.patchOffset(rootAt, root);
+  const vecRef = beginVectorRoot(w, "FTAB");
   w.align(4);
   const vec = w.u32(rows.length);
   w.patchOffset(vecRef, vec);
