@@ -133,6 +133,12 @@ export const runConfigSchema = z
     T: posInt().default(4),
     /** QCFS quantisation levels (route ann). */
     L: posInt().default(4),
+    /**
+     * Initial QCFS threshold λ (route ann; the paper's 8). λ is trained, but slowly: when it starts far above the
+     * scale of the pre-activations most of the L levels go unused, and the converted SNN drifts away from the ANN
+     * as T grows (see README).
+     */
+    lambdaInit: z.number().positive().default(8),
     neuron: neuronSchema.prefault({}),
     /** Temporal-effective batch norm (route snn only). */
     tebn: z.boolean().default(false),

@@ -365,6 +365,7 @@ export function buildModelFromConfig(config: RunConfig, inputShape?: [number, nu
     numClasses: config.model.numClasses,
     T: config.model.route === "ann" ? 1 : config.T,
     L: config.L,
+    lambdaInit: config.lambdaInit,
     neuron: n.type,
     theta: n.theta,
     tau: n.tau,
