@@ -116,14 +116,17 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics): Step
   const n = x.size;
   const xd = x.data;
   const vd = v ? v.data : null;
-  const out = new Float32Array(n);
+  // Inference path (no tape): the state is owned by the neuron, so it is updated in place; U goes to scratch
+  // memory (valid until the next call) and spikes double as the output when they are not scaled.
+  const vn = vd ?? new Float32Array(n);
+  const u = scratch(2, n);
   const s = new Float32Array(n);
-  const u = new Float32Array(n);
-  const vn = new Float32Array(n);
   const { theta, tau, hardReset, outputScale } = d;
+  const out = outputScale === 1 ? s : new Float32Array(n);
+  const v0 = d.v0;
   for (let i = 0; i < n; i++) {
     // float32 rounding at the same points as the fused kernels, so both modes agree bit for bit
-    const hv = Math.fround((vd ? vd[i]! : d.v0) + xd[i]!);
+    const hv = Math.fround((vd ? vd[i]! : v0) + xd[i]!);
     const sp = hv - theta > 0 ? 1 : 0;
     const uv = hardReset ? (sp ? 0 : hv) : Math.fround(hv - theta * sp);
     s[i] = sp;
@@ -131,5 +134,5 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics): Step
     vn[i] = tau * uv;
     out[i] = sp * outputScale;
   }
-  return { output: x.like(out), membrane: x.like(u), v: x.like(vn), spikes01: s };
+  return { output: out === s ? x.like(s) : x.like(out), membrane: x.like(u), v: v ?? x.like(vn), spikes01: s };
 }
