@@ -5,7 +5,7 @@ import { join } from "node:path";
 import {
   makeStream, decodeNmnist, encodeNmnist, decodeAedat2, encodeAedat2, decodeAedat3, encodeAedat3, decodeAedat4, encodeAedat4,
   decodeNpyEvents, encodeNpyEvents, encodeNpzEvents, parseGestureLabels, splitByWindows, readEvents, writeEvents, detectFormat,
-  writeIdx, zstdStoredFrame, decompressPacket, eventStats, EVENT_FORMATS, EVENT_EXTENSIONS, DataFormatError, type EventStream,
+  writeIdx, zstdStoredFrame, decompressPacket, eventStats, EVENT_FORMATS, EVENT_EXTENSIONS, type EventStream,
 } from "../../src/data/index.js";
 import { writeZip } from "../../src/data/events/zip.js";
 import { expectSameEvents, randomStream, tmp } from "./helpers.js";

@@ -69,7 +69,7 @@ function compareGrads(d: NeuronDynamics, T: number, M: number, seed: number): vo
   // fused
   const x1 = new Tensor(new Float32Array(base.data), [T, M], true);
   const r = neuronMultiStep(x1, T, d);
-  let loss = 0;
+  const loss = 0;
   const seedS = gS;
   r.output.backward(seedS);
   const g1 = new Float32Array(x1.grad!.data);

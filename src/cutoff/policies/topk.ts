@@ -104,7 +104,7 @@ export interface TopKGridTable {
 export function topkGridTable(cal: CutoffOutputs, k = 2, bins = 100): TopKGridTable {
   return memo(cal, `topk-grid-${k}-${bins}`, () => {
     const sg = sortedGaps(cal, k);
-    const { T, N, G } = sg;
+    const { T, G } = sg;
     const step = Math.fround(G / bins);
     const grid: number[] = [], conf: Float32Array[] = [], ss: Int32Array[] = [], sel: Int32Array[] = [];
     for (let m = 0; m < bins; m++) {

@@ -197,21 +197,23 @@ export function splitByWindows(s: EventStream, windows: GestureWindow[]): { labe
   return windows.map((w) => ({ label: w.label, events: sliceByTime(s, w.startUs, w.endUs) }));
 }
 
-function concatU16(a: Uint16Array[], n: number): Uint16Array {
-  const o = new Uint16Array(n);
+type Concatenable = Uint16Array | Uint8Array | Float64Array;
+/** Joins per-packet chunks into one array of n elements. */
+function concat<A extends Concatenable>(parts: A[], n: number, make: (n: number) => A): A {
+  const o = make(n);
   let k = 0;
-  for (const x of a) (o.set(x, k), (k += x.length));
+  for (const x of parts) {
+    o.set(x, k);
+    k += x.length;
+  }
   return o;
+}
+function concatU16(a: Uint16Array[], n: number): Uint16Array {
+  return concat(a, n, (m) => new Uint16Array(m));
 }
 function concatU8(a: Uint8Array[], n: number): Uint8Array {
-  const o = new Uint8Array(n);
-  let k = 0;
-  for (const x of a) (o.set(x, k), (k += x.length));
-  return o;
+  return concat(a, n, (m) => new Uint8Array(m));
 }
 function concatF64(a: Float64Array[], n: number): Float64Array {
-  const o = new Float64Array(n);
-  let k = 0;
-  for (const x of a) (o.set(x, k), (k += x.length));
-  return o;
+  return concat(a, n, (m) => new Float64Array(m));
 }

@@ -157,7 +157,10 @@ export function decodeAedat4(bytes: Uint8Array, name = "<aedat4>", opts: Aedat4O
   if (!s.width || !s.height) {
     let mx = 0;
     let my = 0;
-    for (let i = 0; i < total; i++) (mx = Math.max(mx, s.x[i]!)), (my = Math.max(my, s.y[i]!));
+    for (let i = 0; i < total; i++) {
+      mx = Math.max(mx, s.x[i]!);
+      my = Math.max(my, s.y[i]!);
+    }
     s.width ||= mx + 1;
     s.height ||= my + 1;
   }
@@ -195,7 +198,7 @@ function encodeEventPacket(s: EventStream, a: number, b: number): Uint8Array {
     w.u16(s.x[i]!);
     w.u16(s.y[i]!);
     w.u8(s.p[i]! ? 1 : 0);
-    w.u8(0), w.u8(0), w.u8(0);
+    for (let pad = 0; pad < 3; pad++) w.u8(0);
   }
   return w.finishSizePrefixed();
 }
