@@ -6,9 +6,11 @@
 //   SPIKECUT_NO_DNNL=1      build without oneDNN (own GEMM/conv kernels) even when libdnnl-dev is installed
 //   --fallback              same as SPIKECUT_NO_DNNL=1, output in build-fallback/ (tests load both builds)
 //   --out <dir>             output directory for a non-default build (default build-fallback with --fallback)
+//   --if-missing            do nothing when the addon exists and is newer than native/ and binding.gyp
+//                           (npm test / npm run demo call this, in case npm skipped the install script)
 // The default build writes build/Release/spikecut.node; a --fallback build writes <out>/build/Release/spikecut.node.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, copyFileSync } from "node:fs";
+import { existsSync, mkdirSync, copyFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,6 +20,15 @@ const verbose = args.includes("--verbose");
 const fallback = args.includes("--fallback");
 const outIdx = args.indexOf("--out");
 const outDir = outIdx >= 0 ? resolve(args[outIdx + 1]) : fallback ? join(root, "build-fallback") : root;
+
+if (args.includes("--if-missing")) {
+  const built = join(outDir, "build", "Release", "spikecut.node");
+  if (existsSync(built)) {
+    const sources = [join(root, "binding.gyp"), ...readdirSync(join(root, "native")).map((f) => join(root, "native", f))];
+    const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+    if (statSync(built).mtimeMs >= newest) process.exit(0);
+  }
+}
 
 function warn(msg) {
   process.stderr.write(`spikecut: native addon not built (${msg}); spikecut will use its TypeScript backend (slower).\n`);
