@@ -78,6 +78,8 @@ export function buildOptionsOf(ckpt: Checkpoint): { opts: BuildOptions; kind: Mo
     surrogateParam: n.surrogateParam,
     tebn: route === "snn" ? c.tebn : false,
     seed: c.seed,
+    // checkpoints written before the trainer recorded extra.build: emulated events are 2 × 34 × 34 frames
+    ...(isObject(c.dataset) && c.dataset.name === "fashion-mnist-events" ? { inputShape: [2, 34, 34] as [number, number, number] } : {}),
   };
   return { opts, kind: route === "ann" ? "ann" : "snn" };
 }

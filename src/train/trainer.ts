@@ -224,6 +224,7 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
   emit({ type: "start", epochs: config.epochs, stepsPerEpoch, trainCount: data.train.count, testCount: data.test.count, resumedFrom, epoch, step });
   log({ type: resumedFrom ? "resume" : "start", from: resumedFrom, epoch, step, stepsPerEpoch, config });
 
+  const buildOptions = (model as { options?: unknown }).options ?? null;
   const save = (path: string, kind: "last" | "best"): void => {
     saveCheckpoint(path, {
       state: model.stateDict(),
@@ -235,7 +236,8 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
         bestAccuracy: bestAcc,
         thresholds: collectThresholds(model),
         calibration: null,
-        extra: { history },
+        // the exact build options (input shape included), so evaluation rebuilds this network whatever the data
+        extra: { history, ...(buildOptions ? { build: buildOptions } : {}) },
       },
     });
     emit({ type: "checkpoint", kind, path, epoch, step });
