@@ -402,6 +402,17 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   reluBackward(in[0].p, in[1].p, o.p, eltwiseLen<2>(info, "reluBackward", in, o));
   return info.Env().Undefined();
 }
+Napi::Value NeuronStep(const Napi::CallbackInfo& info) {
+  const char* fn = "neuronStep";
+  F32 x = f32(info, fn, 0, "x"), v = f32(info, fn, 1, "v"), s = f32(info, fn, 2, "s"), u = f32(info, fn, 3, "u"), o = f32(info, fn, 4, "out");
+  need(info, fn, v, "v", x.n);
+  need(info, fn, s, "s", x.n);
+  need(info, fn, u, "u", x.n);
+  need(info, fn, o, "out", x.n);
+  neuronStep(x.p, v.p, s.p, u.p, o.p, x.n, float(num(info, fn, 5, "theta")), float(num(info, fn, 6, "tau")), flag(info, fn, 7, "hardReset"),
+             float(num(info, fn, 8, "outputScale")));
+  return info.Env().Undefined();
+}
 Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
   const char* fn = "dropoutMask";
   F32 m = f32(info, fn, 0, "mask");
@@ -529,6 +540,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("sum", Sum);
   EXPORT("thresholdActForward", ThresholdActForward);
   EXPORT("dropoutMask", DropoutMask);
+  EXPORT("neuronStep", NeuronStep);
   EXPORT("thresholdActBackward", ThresholdActBackward);
   EXPORT("sgdStep", SgdStep);
   EXPORT("adamStep", AdamStep);

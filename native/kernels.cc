@@ -99,6 +99,19 @@ double thrBwd(const float* x, const float* g, float* dx, float lam, int L, int64
   if (L > 0) return dx ? thrBwdR<true, true>(x, g, dx, lam, fL, s, e) : thrBwdR<true, false>(x, g, dx, lam, fL, s, e);
   return dx ? thrBwdR<false, true>(x, g, dx, lam, fL, s, e) : thrBwdR<false, false>(x, g, dx, lam, fL, s, e);
 }
+SC_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard, float sc,
+                           int64_t b, int64_t e) {
+#pragma omp simd
+  for (int64_t i = b; i < e; i++) {
+    const float h = v[i] + x[i];
+    const float sp = h - th > 0.f ? 1.f : 0.f;
+    const float uv = hard ? (sp > 0.f ? 0.f : h) : h - th * sp;
+    s[i] = sp;
+    u[i] = uv;
+    v[i] = tau * uv;
+    o[i] = sp * sc;
+  }
+}
 SC_CLONES void dropoutMaskR(float* m, uint32_t threshold, float keep, uint32_t seed, int64_t s, int64_t e) {
 #pragma omp simd
   for (int64_t i = s; i < e; i++) {
@@ -394,6 +407,9 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
   double total = 0;  // fixed order: the result does not depend on the thread count
   for (double p : part) total += p;
   return total;
+}
+void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc) {
+  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, b, e); });
 }
 void dropoutMask(float* m, int64_t n, double p, uint32_t seed) {
   const uint32_t threshold = uint32_t(std::floor(p * 4294967296.0));

@@ -107,6 +107,14 @@ export interface Backend {
   neuronBackward(gradS: Float32Array | null, gradU: Float32Array | null, h: Float32Array, s: Float32Array,
                  dx: Float32Array, p: NeuronParams): void;
 
+  /**
+   * One step of the same dynamics for single-step (anytime) inference, no tape: v [M] holds the membrane carried
+   * in (the caller fills it with v0 before the first step) and is updated in place to τ·U; writes s (0/1 spikes),
+   * u (post-reset membrane) and out = outputScale·s.
+   */
+  neuronStep(x: Float32Array, v: Float32Array, s: Float32Array, u: Float32Array, out: Float32Array, theta: number, tau: number,
+             hardReset: boolean, outputScale: number): void;
+
   // ---- fused element-wise (memory-bound hot paths; everything else lives in TypeScript loops) ----
   /** out[i] = a[i] + b[i] (same length). */
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;

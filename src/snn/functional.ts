@@ -118,21 +118,11 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics): Step
   const vd = v ? v.data : null;
   // Inference path (no tape): the state is owned by the neuron, so it is updated in place; U goes to scratch
   // memory (valid until the next call) and spikes double as the output when they are not scaled.
-  const vn = vd ?? new Float32Array(n);
+  const vn = vd ?? new Float32Array(n).fill(d.v0);
   const u = scratch(2, n);
   const s = new Float32Array(n);
   const { theta, tau, hardReset, outputScale } = d;
   const out = outputScale === 1 ? s : new Float32Array(n);
-  const v0 = d.v0;
-  for (let i = 0; i < n; i++) {
-    // float32 rounding at the same points as the fused kernels, so both modes agree bit for bit
-    const hv = Math.fround((vd ? vd[i]! : v0) + xd[i]!);
-    const sp = hv - theta > 0 ? 1 : 0;
-    const uv = hardReset ? (sp ? 0 : hv) : Math.fround(hv - theta * sp);
-    s[i] = sp;
-    u[i] = uv;
-    vn[i] = tau * uv;
-    out[i] = sp * outputScale;
-  }
+  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale);
   return { output: out === s ? x.like(s) : x.like(out), membrane: x.like(u), v: v ?? x.like(vn), spikes01: s };
 }

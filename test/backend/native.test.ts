@@ -260,6 +260,26 @@ for (const b of builds) {
       });
     }
 
+    itN("single-step neuron kernel: bit-identical to the TypeScript backend over several steps, state updated in place", () => {
+      for (const n of [3, 50_001]) {
+        for (const [hard, tau, theta, scale] of [[false, 1, 0.8, 0.8], [true, 0.5, 1, 1]] as const) {
+          const v1 = new Float32Array(n).fill(0.5 * theta), v2 = new Float32Array(v1);
+          for (let t = 0; t < 4; t++) {
+            const x = rand(n);
+            const o = () => [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+            const [s1, u1, y1] = o();
+            const [s2, u2, y2] = o();
+            js.neuronStep(x, v1, s1, u1, y1, theta, tau, hard, scale);
+            native().neuronStep(x, v2, s2, u2, y2, theta, tau, hard, scale);
+            expect(Array.from(s2)).toEqual(Array.from(s1));
+            expect(Array.from(u2)).toEqual(Array.from(u1));
+            expect(Array.from(y2)).toEqual(Array.from(y1));
+            expect(Array.from(v2)).toEqual(Array.from(v1));
+          }
+        }
+      }
+    });
+
     itN("dropout masks are bit-identical to the TypeScript backend and keep about 1 - p", () => {
       for (const n of [5, 100_003]) {
         for (const p of [0, 0.3, 0.9]) {

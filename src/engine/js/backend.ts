@@ -483,6 +483,21 @@ export const jsBackend: Backend = {
   reluBackward(a, g, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
   },
+  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale) {
+    const th = Math.fround(theta);
+    const ta = Math.fround(tau);
+    const sc = Math.fround(outputScale);
+    for (let i = 0; i < x.length; i++) {
+      // float32 rounding at the same points as the fused multi-step kernels, so both modes agree bit for bit
+      const hv = Math.fround(v[i]! + x[i]!);
+      const sp = hv - th > 0 ? 1 : 0;
+      const uv = hardReset ? (sp ? 0 : hv) : Math.fround(hv - th * sp);
+      s[i] = sp;
+      u[i] = uv;
+      v[i] = ta * uv;
+      out[i] = sp * sc;
+    }
+  },
   dropoutMask(mask, p, seed) {
     const threshold = Math.floor(p * 4294967296);
     const keep = Math.fround(1 / (1 - p));

@@ -114,6 +114,7 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     reluBackward: a.reluBackward,
     thresholdActForward: a.thresholdActForward,
     dropoutMask: a.dropoutMask,
+    neuronStep: a.neuronStep,
     thresholdActBackward: a.thresholdActBackward,
     sum: a.sum,
     sgdStep: a.sgdStep,
