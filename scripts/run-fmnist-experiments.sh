@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-1200}
+CONFIGS=${CONFIGS:-fmnist-qcfs fmnist-qcfs-rcs}
 CLI="node dist/src/cli/main.js"
 for seed in $SEEDS; do
-  for cfg in fmnist-qcfs fmnist-qcfs-rcs; do
+  for cfg in $CONFIGS; do
     out=runs/$cfg-s$seed
     [ -f "$out/eval.json" ] && continue
     $CLI train --config configs/$cfg.yaml --seed "$seed" --out "$out" --json > "$out.train.json"
