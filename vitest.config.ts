@@ -6,6 +6,8 @@ export default defineConfig({
     // forks, not threads: the native addon owns an OpenMP pool per process
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // every uninitialised allocation starts as NaN in tests, so a kernel that does not overwrite its output fails
+    env: { SPIKECUT_POISON_UNINIT: "1" },
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

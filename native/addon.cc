@@ -451,6 +451,12 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
   F32 a = f32(info, "sum", 0, "a");
   return Napi::Number::New(info.Env(), sum(a.p, a.n));
 }
+Napi::Value Dot(const Napi::CallbackInfo& info) {
+  const char* fn = "dot";
+  F32 a = f32(info, fn, 0, "a"), b = f32(info, fn, 1, "b");
+  need(info, fn, b, "b", a.n);
+  return Napi::Number::New(info.Env(), dot(a.p, b.p, a.n));
+}
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   const char* fn = "sgdStep";
   F32 p = f32(info, fn, 0, "p"), g = f32(info, fn, 1, "g"), buf = f32(info, fn, 2, "buf");
@@ -538,6 +544,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("relu", Relu);
   EXPORT("reluBackward", ReluBackward);
   EXPORT("sum", Sum);
+  EXPORT("dot", Dot);
   EXPORT("thresholdActForward", ThresholdActForward);
   EXPORT("dropoutMask", DropoutMask);
   EXPORT("neuronStep", NeuronStep);

@@ -55,6 +55,7 @@ void thresholdActForward(const float* x, float* y, int64_t n, float lam, int L);
 double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n, float lam, int L);
 void reluBackward(const float* a, const float* g, float* o, int64_t n);
 double sum(const float* a, int64_t n);
+double dot(const float* a, const float* b, int64_t n);
 void sgdStep(float* p, const float* g, float* buf, int64_t n, float lr, float momentum, float wd, bool nesterov, bool first);
 void adamStep(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float wd,
               double step, bool decoupled);

@@ -136,6 +136,17 @@ SC_CLONES double sumR(const float* a, int64_t s, int64_t e) {
   }
   return total;
 }
+SC_CLONES double dotR(const float* a, const float* b, int64_t s, int64_t e) {
+  double total = 0;
+  for (int64_t k = s; k < e; k += 4096) {
+    const int64_t ke = std::min(e, k + 4096);
+    float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = k; i < ke; i++) acc += a[i] * b[i];
+    total += acc;
+  }
+  return total;
+}
 SC_CLONES void sgdR(float* p, const float* g, float* buf, float lr, float mom, float wd, bool nest, bool first, int64_t s,
                     int64_t e) {
 #pragma omp simd
@@ -422,6 +433,14 @@ double sum(const float* a, int64_t n) {
   double total = 0;
 #pragma omp parallel for schedule(static) reduction(+ : total)
   for (int64_t c = 0; c < chunks; c++) total += sumR(a, c * kGrain, std::min(n, (c + 1) * kGrain));
+  return total;
+}
+double dot(const float* a, const float* b, int64_t n) {
+  if (n <= kSerialBelow || omp_get_max_threads() == 1) return dotR(a, b, 0, n);
+  const int64_t chunks = (n + kGrain - 1) / kGrain;
+  double total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+  for (int64_t c = 0; c < chunks; c++) total += dotR(a, b, c * kGrain, std::min(n, (c + 1) * kGrain));
   return total;
 }
 void sgdStep(float* p, const float* g, float* buf, int64_t n, float lr, float mom, float wd, bool nest, bool first) {

@@ -22,6 +22,7 @@ import { QCFS } from "../../src/snn/qcfs.js";
 import { loadBundledFashionMnist } from "../../src/data/bundled.js";
 import { frameSplit, NORMALISATION } from "../../src/train/data.js";
 import { collectOutputs, inferAnytime } from "../../src/inference/index.js";
+import { tidy } from "../../src/engine/memory.js";
 import { getPolicy } from "../../src/cutoff/index.js";
 import type { SpikingModel } from "../../src/models/spiking-model.js";
 import type { BenchCase, Prepared } from "./types.js";
@@ -61,11 +62,14 @@ const stepCase: BenchCase = {
     const x = Tensor.randn([B, 1, 28, 28], new Rng(1));
     return {
       level: "op",
+      // one tidy scope per batch, as collectOutputs/inferAnytime run it
       run: () =>
-        noGrad(() => {
-          snn.resetState();
-          for (let t = 0; t < T; t++) snn.step(x);
-        }),
+        noGrad(() =>
+          tidy(() => {
+            snn.resetState();
+            for (let t = 0; t < T; t++) snn.step(x);
+          }),
+        ),
       extra: { batch: B, T, step_mode: "single" },
     };
   },

@@ -7,6 +7,7 @@
  */
 import { Tensor } from "../../src/engine/tensor.js";
 import { Rng } from "../../src/engine/random.js";
+import { tidy } from "../../src/engine/memory.js";
 import { buildModel } from "../../src/models/build.js";
 import { taskLoss } from "../../src/train/losses.js";
 import { SGD } from "../../src/train/optim/sgd.js";
@@ -46,13 +47,15 @@ function trainCase(name: string, route: "ann" | "snn", T: number): BenchCase {
       const input = new Tensor(xt, [T, B, 1, 28, 28]);
       return {
         level: "op",
-        run: () => {
-          const out = model.forward(input);
-          const loss = taskLoss(out, labels, route === "ann" ? { type: "mean" } : { type: "tet", lambda: 1e-3, phi: 1 });
-          opt.zeroGrad();
-          loss.backward();
-          opt.step();
-        },
+        // one tidy scope per step, as the trainer runs it (activations reuse the previous step's buffers)
+        run: () =>
+          tidy(() => {
+            const out = model.forward(input);
+            const loss = taskLoss(out, labels, route === "ann" ? { type: "mean" } : { type: "tet", lambda: 1e-3, phi: 1 });
+            opt.zeroGrad();
+            loss.backward();
+            opt.step();
+          }),
         extra: { batch: B, T },
       };
     },

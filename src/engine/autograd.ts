@@ -7,6 +7,7 @@
  */
 import type { Tensor } from "./tensor.js";
 import { getBackend } from "./backends.js";
+import { allocUninit } from "./memory.js";
 
 export type BackwardFn = (gradOutputs: (Float32Array | null)[]) => (Float32Array | null)[];
 
@@ -113,7 +114,7 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
       return;
     }
     if (!s.owned[i]) {
-      const copy = new Float32Array(prev.length);
+      const copy = allocUninit(prev.length);
       getBackend().add(prev, g, copy);
       s.owned[i] = true;
       s.g[i] = copy;

@@ -145,6 +145,8 @@ export interface Backend {
   dropoutMask(mask: Float32Array, p: number, seed: number): void;
   /** Sum of all elements (float64 accumulation). */
   sum(a: Float32Array): number;
+  /** Σ a[i]·b[i] over equal-length arrays (float64 accumulation across blocks). */
+  dot(a: Float32Array, b: Float32Array): number;
   /**
    * SGD with momentum and decoupled-or-L2 weight decay, in place:
    * g' = g + wd*p; buf = momentum*buf + g' (buf = g' on the first step, signalled by firstStep); p -= lr*(nesterov ? g' + momentum*buf : buf)

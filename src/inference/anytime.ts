@@ -10,6 +10,7 @@
  * sample-steps computed equals the sum of the stop times.
  */
 import { noGrad } from "../engine/autograd.js";
+import { tidy } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import type { SpikingModel } from "../models/spiking-model.js";
 import { argmaxOfRow, getPolicy, type CutoffPolicy, type PolicyName, type PolicyStateBase } from "../cutoff/index.js";
@@ -99,47 +100,50 @@ export function inferAnytime(model: SpikingModel, data: InferenceData, opts: Any
     noGrad(() => {
       let off = 0;
       for (const b of batchesOf(data, opts.batchSize ?? 128, opts.limit)) {
-        const B = b.labels.length;
-        labels.set(b.labels, off);
-        if (b.temporal && b.shape[1]! < T) throw new RangeError(`inferAnytime: event batch has ${b.shape[1]} frames per sample, T is ${T}`);
-        const inner = b.temporal ? b.shape.slice(2) : b.shape.slice(1);
-        model.resetState();
-        // active rows (indices into this batch), their static input and their accumulated outputs
-        let rows = Int32Array.from({ length: B }, (_, i) => i);
-        let xs: Float32Array | null = b.temporal ? null : b.x;
-        let Y: Float32Array = new Float32Array(B * K);
-        const active: number[] = [];
-        for (let t = 0; t < T; t++) {
-          const A = rows.length;
-          active.push(A);
-          const xt = xs ? new Tensor(xs, [A, ...inner]) : new Tensor(frameAt(b.x, b.shape, t, rows), [A, ...inner]);
-          const o = model.step(xt).data;
-          stepsRun += A;
-          for (let i = 0; i < A * K; i++) Y[i] = Y[i]! + o[i]!; // float32 store: fl32(Y + O)
-          const last = t === T - 1;
-          let keep = 0;
-          const keepRows = new Int32Array(A);
-          for (let i = 0; i < A; i++) {
-            const y = Y.subarray(i * K, (i + 1) * K);
-            if (last || policy.fires(state, y, t)) {
-              const n = off + rows[i]!;
-              predictions[n] = argmaxOfRow(y);
-              timesteps[n] = t + 1;
-            } else keepRows[keep++] = i;
+        // activations of this batch return to the pool when it is done
+        tidy(() => {
+          const B = b.labels.length;
+          labels.set(b.labels, off);
+          if (b.temporal && b.shape[1]! < T) throw new RangeError(`inferAnytime: event batch has ${b.shape[1]} frames per sample, T is ${T}`);
+          const inner = b.temporal ? b.shape.slice(2) : b.shape.slice(1);
+          model.resetState();
+          // active rows (indices into this batch), their static input and their accumulated outputs
+          let rows = Int32Array.from({ length: B }, (_, i) => i);
+          let xs: Float32Array | null = b.temporal ? null : b.x;
+          let Y: Float32Array = new Float32Array(B * K);
+          const active: number[] = [];
+          for (let t = 0; t < T; t++) {
+            const A = rows.length;
+            active.push(A);
+            const xt = xs ? new Tensor(xs, [A, ...inner]) : new Tensor(frameAt(b.x, b.shape, t, rows), [A, ...inner]);
+            const o = model.step(xt).data;
+            stepsRun += A;
+            for (let i = 0; i < A * K; i++) Y[i] = Y[i]! + o[i]!; // float32 store: fl32(Y + O)
+            const last = t === T - 1;
+            let keep = 0;
+            const keepRows = new Int32Array(A);
+            for (let i = 0; i < A; i++) {
+              const y = Y.subarray(i * K, (i + 1) * K);
+              if (last || policy.fires(state, y, t)) {
+                const n = off + rows[i]!;
+                predictions[n] = argmaxOfRow(y);
+                timesteps[n] = t + 1;
+              } else keepRows[keep++] = i;
+            }
+            if (keep === 0 || last) break;
+            if (keep < A) {
+              const sel = keepRows.subarray(0, keep);
+              model.selectSamples(sel);
+              Y = gatherSampleRows(Y, A, sel);
+              if (xs) xs = gatherSampleRows(xs, A, sel);
+              rows = Int32Array.from(sel, (i) => rows[i]!);
+            }
           }
-          if (keep === 0 || last) break;
-          if (keep < A) {
-            const sel = keepRows.subarray(0, keep);
-            model.selectSamples(sel);
-            Y = gatherSampleRows(Y, A, sel);
-            if (xs) xs = gatherSampleRows(xs, A, sel);
-            rows = Int32Array.from(sel, (i) => rows[i]!);
-          }
-        }
-        model.resetState();
-        activePerStep.push(active);
-        off += B;
-        opts.onProgress?.(off, N);
+          model.resetState();
+          activePerStep.push(active);
+          off += B;
+          opts.onProgress?.(off, N);
+        });
       }
     });
     if (opts.monitors) {

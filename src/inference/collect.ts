@@ -17,6 +17,7 @@
  * (calibrationDropout 0, the default of this function).
  */
 import { noGrad } from "../engine/autograd.js";
+import { tidy } from "../engine/memory.js";
 import { Rng } from "../engine/random.js";
 import { Tensor } from "../engine/tensor.js";
 import { repeatTime } from "../engine/index.js";
@@ -104,35 +105,38 @@ export function collectOutputs(model: SpikingModel, data: InferenceData, opts: C
     noGrad(() => {
       let off = 0;
       for (const b of batchesOf(data, batchSize, opts.limit)) {
-        const B = b.labels.length;
-        labels.set(b.labels, off);
-        const frameShape = b.temporal ? [B, ...b.shape.slice(2)] : b.shape;
-        if (b.temporal && b.shape[1] !== T) throw new RangeError(`collectOutputs: event batch has ${b.shape[1]} frames per sample, T is ${T}`);
-        const put = (t: number, o: Float32Array): void => {
-          for (let i = 0; i < B; i++) perStep.set(o.subarray(i * K, (i + 1) * K), (t * N + off + i) * K);
-        };
-        if (mode === "single") {
-          model.resetState();
-          const xs = b.temporal ? null : new Tensor(b.x, frameShape);
-          for (let t = 0; t < T; t++) {
-            const xt = xs ?? new Tensor(frameAt(b.x, b.shape, t), frameShape);
-            put(t, model.step(xt).data);
+        // activations of this batch return to the pool when it is done
+        tidy(() => {
+          const B = b.labels.length;
+          labels.set(b.labels, off);
+          const frameShape = b.temporal ? [B, ...b.shape.slice(2)] : b.shape;
+          if (b.temporal && b.shape[1] !== T) throw new RangeError(`collectOutputs: event batch has ${b.shape[1]} frames per sample, T is ${T}`);
+          const put = (t: number, o: Float32Array): void => {
+            for (let i = 0; i < B; i++) perStep.set(o.subarray(i * K, (i + 1) * K), (t * N + off + i) * K);
+          };
+          if (mode === "single") {
+            model.resetState();
+            const xs = b.temporal ? null : new Tensor(b.x, frameShape);
+            for (let t = 0; t < T; t++) {
+              const xt = xs ?? new Tensor(frameAt(b.x, b.shape, t), frameShape);
+              put(t, model.step(xt).data);
+            }
+            model.resetState();
+          } else {
+            let x: Tensor;
+            if (b.temporal) {
+              // [B, T, ...] -> [T, B, ...]
+              const per = b.x.length / (B * T);
+              const d = new Float32Array(b.x.length);
+              for (let i = 0; i < B; i++) for (let t = 0; t < T; t++) d.set(b.x.subarray((i * T + t) * per, (i * T + t + 1) * per), (t * B + i) * per);
+              x = new Tensor(d, [T, ...frameShape]);
+            } else x = repeatTime(new Tensor(b.x, b.shape), T);
+            const o = model.forward(x).data;
+            for (let t = 0; t < T; t++) put(t, o.subarray(t * B * K, (t + 1) * B * K));
           }
-          model.resetState();
-        } else {
-          let x: Tensor;
-          if (b.temporal) {
-            // [B, T, ...] -> [T, B, ...]
-            const per = b.x.length / (B * T);
-            const d = new Float32Array(b.x.length);
-            for (let i = 0; i < B; i++) for (let t = 0; t < T; t++) d.set(b.x.subarray((i * T + t) * per, (i * T + t + 1) * per), (t * B + i) * per);
-            x = new Tensor(d, [T, ...frameShape]);
-          } else x = repeatTime(new Tensor(b.x, b.shape), T);
-          const o = model.forward(x).data;
-          for (let t = 0; t < T; t++) put(t, o.subarray(t * B * K, (t + 1) * B * K));
-        }
-        off += B;
-        opts.onProgress?.(off, N);
+          off += B;
+          opts.onProgress?.(off, N);
+        });
       }
     });
     if (opts.monitors) cost = model.monitors.toCostInput();

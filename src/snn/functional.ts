@@ -12,6 +12,7 @@
  *    reference the fused op is tested against); without autograd it is a single in-place loop (the
  *    single-step inference path used by cutoff).
  */
+import { allocUninit } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { record, needsGrad } from "../engine/autograd.js";
 import { getBackend } from "../engine/backends.js";
@@ -61,17 +62,17 @@ export function neuronMultiStep(x: Tensor, T: number, d: NeuronDynamics): MultiS
   };
   const n = x.size;
   const grad = needsGrad([x]);
-  const s = new Float32Array(n);
+  const s = allocUninit(n);
   // Without a tape nothing reads H, and U only through lastMembrane/RCS (training): inference reuses scratch
   // buffers instead of faulting in two fresh activation-sized arrays per layer and call.
-  const u = grad ? new Float32Array(n) : scratch(0, n);
-  const h = grad ? new Float32Array(n) : scratch(1, n);
+  const u = grad ? allocUninit(n) : scratch(0, n);
+  const h = grad ? allocUninit(n) : scratch(1, n);
   const be = getBackend();
   be.neuronForward(x.data, s, u, h, p);
   const scale = d.outputScale;
   let outData = s;
   if (scale !== 1) {
-    outData = new Float32Array(n);
+    outData = allocUninit(n);
     be.axpby(s, scale, s, 0, outData);
   }
   const output = x.like(outData);
@@ -80,11 +81,11 @@ export function neuronMultiStep(x: Tensor, T: number, d: NeuronDynamics): MultiS
   record("neuronMultiStep", [x], [output, membrane], ([gOut, gU]) => {
     let gS = gOut ?? null;
     if (gS && scale !== 1) {
-      const g = new Float32Array(n);
+      const g = allocUninit(n);
       for (let i = 0; i < n; i++) g[i] = gS[i]! * scale;
       gS = g;
     }
-    const dx = new Float32Array(n);
+    const dx = allocUninit(n);
     getBackend().neuronBackward(gS, gU ?? null, h, s, dx, p);
     return [dx];
   });
@@ -118,11 +119,11 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics): Step
   const vd = v ? v.data : null;
   // Inference path (no tape): the state is owned by the neuron, so it is updated in place; U goes to scratch
   // memory (valid until the next call) and spikes double as the output when they are not scaled.
-  const vn = vd ?? new Float32Array(n).fill(d.v0);
+  const vn = vd ?? new Float32Array(n).fill(d.v0); // neuron state outlives any tidy scope
   const u = scratch(2, n);
-  const s = new Float32Array(n);
+  const s = allocUninit(n);
   const { theta, tau, hardReset, outputScale } = d;
-  const out = outputScale === 1 ? s : new Float32Array(n);
+  const out = outputScale === 1 ? s : allocUninit(n);
   getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale);
   return { output: out === s ? x.like(s) : x.like(out), membrane: x.like(u), v: v ?? x.like(vn), spikes01: s };
 }

@@ -6,6 +6,7 @@
  *   ClipReLU: z = relu(x)/λ,  y = λ·clamp(z, 0, 1)   (same gradients with q := z)
  * λ becomes the IF threshold θ on conversion.
  */
+import { allocUninit } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { record, needsGrad } from "../engine/autograd.js";
 import { getBackend } from "../engine/backends.js";
@@ -19,13 +20,13 @@ function thresholdOp(name: string, x: Tensor, lambda: Tensor, L: number | null):
   const lam = lambda.data[0]!;
   if (!(lam > 0)) throw new Error(`${name}: threshold λ must be > 0, got ${lam}`);
   const n = x.size;
-  const y = new Float32Array(n);
+  const y = allocUninit(n);
   const levels = L ?? 0;
   getBackend().thresholdActForward(x.data, y, lam, levels);
   const out = x.like(y);
   if (!needsGrad([x, lambda])) return out;
   return record(name, [x, lambda], [out], ([g]) => {
-    const dx = x.requiresGrad ? new Float32Array(n) : null;
+    const dx = x.requiresGrad ? allocUninit(n) : null;
     const dl = getBackend().thresholdActBackward(x.data, g!, dx, lam, levels);
     return [dx, Float32Array.of(dl)];
   })[0];

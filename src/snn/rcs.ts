@@ -4,6 +4,7 @@
  * collected F[n, l] and the per-step outputs into
  *     L_RCS = (1/L) Σ_l max_n ( m_n · r_{l,n} ),   m_n = Π_{t ∈ last K'} 1[argmax O_t(n) = y_n]  (detached)
  */
+import { allocZeroed } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import { record } from "../engine/autograd.js";
@@ -67,12 +68,12 @@ export function rcsAnnStat(x: Tensor): Tensor {
     }
     sigma[n] = Math.sqrt(ss / F + 1e-5);
   }
-  const r = new Float32Array(N);
+  const r = allocZeroed(N);
   for (let n = 0; n < N; n++) r[n] = M / sigma[n]!;
   const out = new Tensor(r, [N]);
   return record("rcsAnnStat", [x], [out], ([g]) => {
     // r_n = M/σ_n, σ_n = sqrt(Σ_f x⁺²/F + 1e-5): ∂r_n/∂x_nf = −M·x⁺_nf/(F·σ_n³) for x > 0; ∂r_n/∂M = 1/σ_n
-    const dx = new Float32Array(x.size);
+    const dx = allocZeroed(x.size);
     let dM = 0;
     for (let n = 0; n < N; n++) {
       const gn = g![n]!;
@@ -104,13 +105,13 @@ export function rcsSnnStat(spikes: Tensor, membrane: Tensor, theta: number): Ten
   const D = spikes.size / (T * B);
   const R = add(spikes.reshape([T, B, D]), relu(mul(membrane.reshape([T, B, D]), 1 / theta)));
   const K = rcsTailSteps(T);
-  const rbar = new Float32Array(B * D);
+  const rbar = allocZeroed(B * D);
   const rd = R.data;
   for (let t = T - K; t < T; t++) {
     const off = t * B * D;
     for (let i = 0; i < B * D; i++) rbar[i]! += rd[off + i]!;
   }
-  const nbar = new Float32Array(B);
+  const nbar = allocZeroed(B);
   for (let b = 0; b < B; b++) {
     let ss = 0;
     for (let i = 0; i < D; i++) {
@@ -133,7 +134,7 @@ export function rcsMask(outputs: Tensor, labels: Int32Array | readonly number[])
   const [T, B, K] = outputs.shape as [number, number, number];
   if (labels.length !== B) throw new ShapeError("rcsMask", `${labels.length} labels for a batch of ${B}`);
   const Kt = rcsTailSteps(T);
-  const m = new Float32Array(B).fill(1);
+  const m = allocZeroed(B).fill(1);
   const o = outputs.data;
   for (let t = T - Kt; t < T; t++) {
     for (let b = 0; b < B; b++) {

@@ -3,6 +3,7 @@
  * only dS/du is replaced. The ids and formulas are those of the backend kernels (src/engine/backend.ts), so a
  * surrogate chosen here runs unchanged inside the fused multi-step neuron op.
  */
+import { allocZeroed } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { record, needsGrad } from "../engine/autograd.js";
 import type { SurrogateId } from "../engine/backend.js";
@@ -58,13 +59,13 @@ export function surrogateGrad(sg: Surrogate, u: number): number {
 /** Heaviside with surrogate gradient, as one autograd op (the per-step reference path uses it). */
 export function spikeFn(u: Tensor, sg: Surrogate): Tensor {
   const n = u.size;
-  const s = new Float32Array(n);
+  const s = allocZeroed(n);
   const ud = u.data;
   for (let i = 0; i < n; i++) s[i] = ud[i]! > 0 ? 1 : 0;
   const out = u.like(s);
   if (!needsGrad([u])) return out;
   return record("spike", [u], [out], ([g]) => {
-    const dx = new Float32Array(n);
+    const dx = allocZeroed(n);
     for (let i = 0; i < n; i++) dx[i] = g![i]! * surrogateGrad(sg, ud[i]!);
     return [dx];
   })[0];

@@ -4,6 +4,7 @@
  * scale p_t shared across channels: y_t = p_t·(γ·x̂_t + β).
  * Unlike the reference (§12.11) single-step mode works in eval: step t uses the running statistics and p_t.
  */
+import { allocUninit, allocZeroed } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import { mul } from "../engine/index.js";
@@ -24,22 +25,20 @@ export function scaleTimesteps(x: Tensor, p: Tensor, T: number): Tensor {
   }
   const block = x.size / T;
   const be = getBackend();
-  const y = new Float32Array(x.size);
+  const y = allocUninit(x.size);
   for (let t = 0; t < T; t++) {
     const xs = x.data.subarray(t * block, (t + 1) * block);
     be.axpby(xs, p.data[t]!, xs, 0, y.subarray(t * block, (t + 1) * block));
   }
   return record("scaleTimesteps", [x, p], [x.like(y)], ([g]) => {
-    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
-    const dp = p.requiresGrad ? new Float32Array(T) : null;
+    const dx = x.requiresGrad ? allocUninit(x.size) : null;
+    const dp = p.requiresGrad ? allocZeroed(T) : null;
     for (let t = 0; t < T; t++) {
       const gs = g!.subarray(t * block, (t + 1) * block);
       if (dx) be.axpby(gs, p.data[t]!, gs, 0, dx.subarray(t * block, (t + 1) * block));
       if (dp) {
         const xs = x.data.subarray(t * block, (t + 1) * block);
-        let acc = 0;
-        for (let i = 0; i < block; i++) acc += gs[i]! * xs[i]!;
-        dp[t] = acc;
+        dp[t] = be.dot(gs, xs);
       }
     }
     return [dx, dp];

@@ -20,6 +20,7 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import { noGrad } from "../engine/autograd.js";
+import { allocUninit, tidy } from "../engine/memory.js";
 import { Rng, globalRng } from "../engine/random.js";
 import { Tensor } from "../engine/tensor.js";
 import { permute } from "../engine/index.js";
@@ -137,7 +138,7 @@ export function toTimeMajor(x: Float32Array, shape: number[], T: number, tempora
     return noGrad(() => permute(new Tensor(x, shape), [1, 0, ...shape.slice(2).map((_, i) => i + 2)]));
   }
   if (T === 1) return new Tensor(x, [1, ...shape]);
-  const out = new Float32Array(x.length * T);
+  const out = allocUninit(x.length * T);
   for (let t = 0; t < T; t++) out.set(x, t * x.length);
   return new Tensor(out, [T, ...shape]);
 }
@@ -157,8 +158,7 @@ export function evaluate(model: TrainableModel, split: SplitSource, T: number, b
       const idx = new Int32Array(Math.min(batchSize, n - s));
       for (let i = 0; i < idx.length; i++) idx[i] = s + i;
       const b = split.batch(idx, null);
-      const out = model.forward(toTimeMajor(b.x, b.shape, T, split.temporal));
-      correct += countCorrect(out, b.labels);
+      correct += tidy(() => countCorrect(model.forward(toTimeMajor(b.x, b.shape, T, split.temporal)), b.labels));
     }
   });
   return { acc: n ? correct / n : 0, count: n };
@@ -270,29 +270,32 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
         const batch = data.train.batch(idx, augRng);
         const lr = schedule.lrAt(step);
         optimiser.lr = lr;
-        const x = toTimeMajor(batch.x, batch.shape, T, data.train.temporal);
-        if (model.rcs) {
-          model.rcs.clear();
-          model.rcs.enabled = rcsOn;
-        }
-        const out = model.forward(x);
-        const task = taskLoss(out, batch.labels, { type: config.loss.type, lambda: config.loss.lambda, phi: config.loss.phi, labelSmoothing: config.loss.labelSmoothing });
-        const reg = rcsOn ? rcsLoss(model.rcs!, out, batch.labels) : null;
-        const loss = withRegulariser(task, reg, config.rcs.alpha);
-        const lv = loss.item();
-        if (!Number.isFinite(lv)) {
-          const msg = `training diverged: the loss is ${lv} at epoch ${epoch + 1}, step ${stepInEpoch + 1} (global step ${step + 1}); the step was not applied. ` +
-            (existsSync(lastPath) ? `The last good checkpoint is ${lastPath}.` : "No checkpoint was written yet.") + " Try a lower optimiser.lr.";
-          log({ type: "diverged", epoch, step, loss: String(lv) });
-          throw new TrainingDivergedError(msg);
-        }
-        optimiser.zeroGrad();
-        loss.backward();
-        optimiser.step();
-        if (model.rcs) model.rcs.clear();
+        // one tidy scope per step: activations and gradients return to the pool for the next step
+        const { lv, c, regValue } = tidy(() => {
+          const x = toTimeMajor(batch.x, batch.shape, T, data.train.temporal);
+          if (model.rcs) {
+            model.rcs.clear();
+            model.rcs.enabled = rcsOn;
+          }
+          const out = model.forward(x);
+          const task = taskLoss(out, batch.labels, { type: config.loss.type, lambda: config.loss.lambda, phi: config.loss.phi, labelSmoothing: config.loss.labelSmoothing });
+          const reg = rcsOn ? rcsLoss(model.rcs!, out, batch.labels) : null;
+          const loss = withRegulariser(task, reg, config.rcs.alpha);
+          const lv = loss.item();
+          if (!Number.isFinite(lv)) {
+            const msg = `training diverged: the loss is ${lv} at epoch ${epoch + 1}, step ${stepInEpoch + 1} (global step ${step + 1}); the step was not applied. ` +
+              (existsSync(lastPath) ? `The last good checkpoint is ${lastPath}.` : "No checkpoint was written yet.") + " Try a lower optimiser.lr.";
+            log({ type: "diverged", epoch, step, loss: String(lv) });
+            throw new TrainingDivergedError(msg);
+          }
+          optimiser.zeroGrad();
+          loss.backward();
+          optimiser.step();
+          if (model.rcs) model.rcs.clear();
+          return { lv, c: countCorrect(out, batch.labels), regValue: reg ? reg.item() : null };
+        });
         step++;
         stepInEpoch++;
-        const c = countCorrect(out, batch.labels);
         const B = batch.labels.length;
         lossSum += lv * B;
         correct += c;
@@ -302,7 +305,7 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
         const ips = (winImages * 1000) / Math.max(now - winStart, 1e-3);
         bar?.update(stepInEpoch, { ips: ips.toFixed(0), loss: (lossSum / seen).toFixed(4), acc: ((100 * correct) / seen).toFixed(1) + "%" });
         if (step % config.logEvery === 0) {
-          const ev = { type: "step" as const, epoch: epoch + 1, step, stepInEpoch, loss: lossSum / seen, acc: correct / seen, lr, imagesPerSec: ips, ...(reg ? { rcs: reg.item() } : {}) };
+          const ev = { type: "step" as const, epoch: epoch + 1, step, stepInEpoch, loss: lossSum / seen, acc: correct / seen, lr, imagesPerSec: ips, ...(regValue !== null ? { rcs: regValue } : {}) };
           emit(ev);
           log(ev);
           winImages = 0;

@@ -549,6 +549,11 @@ export const jsBackend: Backend = {
     for (let i = 0; i < a.length; i++) acc += a[i]!;
     return acc;
   },
+  dot(a, b) {
+    let acc = 0;
+    for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
+    return acc;
+  },
   sgdStep,
   adamStep,
 };

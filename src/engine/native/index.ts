@@ -117,6 +117,7 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     neuronStep: a.neuronStep,
     thresholdActBackward: a.thresholdActBackward,
     sum: a.sum,
+    dot: a.dot,
     sgdStep: a.sgdStep,
     adamStep: a.adamStep,
   };

@@ -4,6 +4,7 @@
  * a strided binary loop driven by an op code (no per-element closures), reduction of a broadcast gradient
  * back to an operand's shape, and materialising a broadcast view.
  */
+import { allocZeroed } from "../memory.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor, type Shape, shapeSize } from "../tensor.js";
 
@@ -171,7 +172,7 @@ export function binaryBroadcast(code: Bin, a: Float32Array, aShape: Shape, b: Fl
 export function expandTo(src: Float32Array, from: Shape, to: Shape): Float32Array {
   if (sameShape(from, to)) return src;
   const n = shapeSize(to);
-  const out = new Float32Array(n);
+  const out = allocZeroed(n);
   if (src.length === 1) return out.fill(src[0]!);
   const plan = makePlan(to, [from]);
   const { dims } = plan;

@@ -1,4 +1,5 @@
 /** 2-D convolution (cross-correlation, like PyTorch) on the backend's conv kernels. */
+import { allocUninit } from "../memory.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import type { Conv2dParams } from "../backend.js";
@@ -48,7 +49,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   if (b !== null && b !== undefined) assertTensor("conv2d", "b", b);
   const bias = b ?? null;
   const p = conv2dParams(x, w, bias, opts ?? {});
-  const y = new Float32Array(p.n * p.k * p.oh * p.ow);
+  const y = allocUninit(p.n * p.k * p.oh * p.ow);
   getBackend().conv2dForward(x.data, w.data, bias ? bias.data : null, y, p);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record("conv2d", inputs, [new Tensor(y, [p.n, p.k, p.oh, p.ow])], ([g]) => {
@@ -58,11 +59,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
     let db: Float32Array | null = null;
     const wantB = bias !== null && bias.requiresGrad;
     if (x.requiresGrad) {
-      dx = new Float32Array(x.size);
+      dx = allocUninit(x.size);
       be.conv2dBackwardData(g!, w.data, dx, p);
     }
     if (w.requiresGrad) {
-      dw = new Float32Array(w.size);
+      dw = allocUninit(w.size);
       if (wantB) db = new Float32Array(p.k);
       be.conv2dBackwardWeights(x.data, g!, dw, db, p);
     } else if (wantB) {

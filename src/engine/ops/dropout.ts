@@ -1,4 +1,5 @@
 /** Inverted dropout: zero with probability p, scale survivors by 1/(1-p); identity when not training. */
+import { allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Rng, globalRng } from "../random.js";
@@ -15,13 +16,13 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = glob
   if (!training || p === 0) return x;
   const n = x.size;
   const be = getBackend();
-  const mask = new Float32Array(n);
+  const mask = allocZeroed(n);
   // one draw from the generator seeds a counter-based mask (same bits on every backend and thread count)
   if (p < 1) be.dropoutMask(mask, p, rng.nextU32());
-  const y = new Float32Array(n);
+  const y = allocZeroed(n);
   be.mul(x.data, mask, y);
   return record("dropout", [x], [x.like(y)], ([g]) => {
-    const d = new Float32Array(n);
+    const d = allocZeroed(n);
     getBackend().mul(g!, mask, d);
     return [d];
   })[0];

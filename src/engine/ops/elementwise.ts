@@ -3,6 +3,7 @@
  * the rest are plain loops (memory-bound, no per-element closures). Gradients of broadcast operands are summed
  * back to the operand's shape.
  */
+import { allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import { ShapeError, fmtShape } from "../errors.js";
@@ -12,14 +13,14 @@ import { Bin, asTensor, binaryBroadcast, broadcastShapes, expandTo, sameShape, s
 type Operand = Tensor | number;
 
 /** dst = -src (dst may be src). */
-function negate(src: Float32Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
+function negate(src: Float32Array, dst: Float32Array = allocZeroed(src.length)): Float32Array {
   for (let i = 0; i < dst.length; i++) dst[i] = -src[i]!;
   return dst;
 }
 
 /** out = a (op) b with the fused kernels for the same-shape add/mul case. */
 function compute(code: Bin, a: Tensor, b: Tensor, outShape: Shape): Float32Array {
-  const out = new Float32Array(sizeOf(outShape));
+  const out = allocZeroed(sizeOf(outShape));
   if (sameShape(a.shape, b.shape)) {
     if (code === Bin.Add) {
       getBackend().add(a.data, b.data, out);
@@ -81,13 +82,13 @@ export function mul(a0: Operand, b0: Operand): Tensor {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (a.requiresGrad) {
-      const t = new Float32Array(n);
+      const t = allocZeroed(n);
       if (b.size === n) getBackend().mul(g!, b.data, t);
       else binaryBroadcast(Bin.Mul, g!, shape, b.data, b.shape, shape, t);
       ga = sumToShape(t, shape, a.shape);
     }
     if (b.requiresGrad) {
-      const t = new Float32Array(n);
+      const t = allocZeroed(n);
       if (a.size === n) getBackend().mul(g!, a.data, t);
       else binaryBroadcast(Bin.Mul, g!, shape, a.data, a.shape, shape, t);
       gb = sumToShape(t, shape, b.shape);
@@ -102,12 +103,12 @@ export function div(a0: Operand, b0: Operand): Tensor {
   const out = new Tensor(y, shape);
   return record("div", [a, b], [out], ([g]) => {
     const n = g!.length;
-    const t = new Float32Array(n); // g / b
+    const t = allocZeroed(n); // g / b
     binaryBroadcast(Bin.Div, g!, shape, b.data, b.shape, shape, t);
     let gb: Float32Array | null = null;
     if (b.requiresGrad) {
       // d(a/b)/db = -(a/b)/b = -y/b
-      const u = new Float32Array(n);
+      const u = allocZeroed(n);
       for (let i = 0; i < n; i++) u[i] = -t[i]! * y[i]!;
       gb = sumToShape(u, shape, b.shape);
     }
@@ -124,8 +125,8 @@ function maxMin(op: string, code: Bin, a0: Operand, b0: Operand): Tensor {
     const av = expandTo(a.data, a.shape, shape);
     const bv = expandTo(b.data, b.shape, shape);
     const n = g!.length;
-    const ga = a.requiresGrad ? new Float32Array(n) : null;
-    const gb = b.requiresGrad ? new Float32Array(n) : null;
+    const ga = a.requiresGrad ? allocZeroed(n) : null;
+    const gb = b.requiresGrad ? allocZeroed(n) : null;
     for (let i = 0; i < n; i++) {
       const x = av[i]!;
       const z = bv[i]!;
@@ -153,7 +154,7 @@ export function minimum(a: Operand, b: Operand): Tensor {
 export function neg(a: Tensor): Tensor {
   assertTensor("neg", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) y[i] = -x[i]!;
   return record("neg", [a], [a.like(y)], ([g]) => [negate(g!)])[0];
 }
@@ -161,10 +162,10 @@ export function neg(a: Tensor): Tensor {
 export function exp(a: Tensor): Tensor {
   assertTensor("exp", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) y[i] = Math.exp(x[i]!);
   return record("exp", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     getBackend().mul(g!, y, d);
     return [d];
   })[0];
@@ -173,10 +174,10 @@ export function exp(a: Tensor): Tensor {
 export function log(a: Tensor): Tensor {
   assertTensor("log", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) y[i] = Math.log(x[i]!);
   return record("log", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let i = 0; i < d.length; i++) d[i] = g![i]! / x[i]!;
     return [d];
   })[0];
@@ -185,10 +186,10 @@ export function log(a: Tensor): Tensor {
 export function sqrt(a: Tensor): Tensor {
   assertTensor("sqrt", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) y[i] = Math.sqrt(x[i]!);
   return record("sqrt", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let i = 0; i < d.length; i++) d[i] = (0.5 * g![i]!) / y[i]!;
     return [d];
   })[0];
@@ -198,12 +199,12 @@ export function pow(a: Tensor, p: number): Tensor {
   assertTensor("pow", "a", a);
   if (typeof p !== "number") throw new ShapeError("pow", `exponent must be a number, got ${typeof p} (input ${fmtShape(a.shape)})`);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   if (p === 2) for (let i = 0; i < y.length; i++) y[i] = x[i]! * x[i]!;
   else if (p === 0.5) for (let i = 0; i < y.length; i++) y[i] = Math.sqrt(x[i]!);
   else for (let i = 0; i < y.length; i++) y[i] = Math.pow(x[i]!, p);
   return record("pow", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     if (p === 0) return [d]; // PyTorch: zero gradient for a zero exponent, even at x = 0
     if (p === 2) for (let i = 0; i < d.length; i++) d[i] = 2 * x[i]! * g![i]!;
     else if (p === 1) d.set(g!);
@@ -215,10 +216,10 @@ export function pow(a: Tensor, p: number): Tensor {
 export function abs(a: Tensor): Tensor {
   assertTensor("abs", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) y[i] = Math.abs(x[i]!);
   return record("abs", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let i = 0; i < d.length; i++) {
       const v = x[i]!;
       d[i] = v > 0 ? g![i]! : v < 0 ? -g![i]! : 0;
@@ -229,10 +230,10 @@ export function abs(a: Tensor): Tensor {
 
 export function relu(a: Tensor): Tensor {
   assertTensor("relu", "a", a);
-  const y = new Float32Array(a.size);
+  const y = allocZeroed(a.size);
   getBackend().relu(a.data, y);
   return record("relu", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     getBackend().reluBackward(a.data, g!, d);
     return [d];
   })[0];
@@ -241,7 +242,7 @@ export function relu(a: Tensor): Tensor {
 export function sigmoid(a: Tensor): Tensor {
   assertTensor("sigmoid", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) {
     const v = x[i]!;
     // stable on both tails
@@ -252,7 +253,7 @@ export function sigmoid(a: Tensor): Tensor {
     }
   }
   return record("sigmoid", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let i = 0; i < d.length; i++) d[i] = g![i]! * y[i]! * (1 - y[i]!);
     return [d];
   })[0];
@@ -261,10 +262,10 @@ export function sigmoid(a: Tensor): Tensor {
 export function tanh(a: Tensor): Tensor {
   assertTensor("tanh", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) y[i] = Math.tanh(x[i]!);
   return record("tanh", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let i = 0; i < d.length; i++) d[i] = g![i]! * (1 - y[i]! * y[i]!);
     return [d];
   })[0];
@@ -282,13 +283,13 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
     throw new ShapeError("clamp", `bounds must be numbers or null, got min=${String(min)}, max=${String(max)} (input ${fmtShape(a.shape)})`);
   }
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) {
     const v = x[i]!;
     y[i] = v < lo ? (lo > hi ? hi : lo) : v > hi ? hi : v;
   }
   return record("clamp", [a], [a.like(y)], ([g]) => {
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let i = 0; i < d.length; i++) {
       const v = x[i]!;
       d[i] = v >= lo && v <= hi ? g![i]! : 0;
@@ -301,7 +302,7 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
 export function floorSte(a: Tensor): Tensor {
   assertTensor("floorSte", "a", a);
   const x = a.data;
-  const y = new Float32Array(x.length);
+  const y = allocZeroed(x.length);
   for (let i = 0; i < y.length; i++) y[i] = Math.floor(x[i]!);
   return record("floorSte", [a], [a.like(y)], ([g]) => [g!])[0];
 }
@@ -316,18 +317,18 @@ export function where(cond: Tensor, a0: Operand, b0: Operand): Tensor {
   const c = expandTo(cond.data, cond.shape, shape);
   const av = expandTo(a.data, a.shape, shape);
   const bv = expandTo(b.data, b.shape, shape);
-  const y = new Float32Array(c.length);
+  const y = allocZeroed(c.length);
   for (let i = 0; i < y.length; i++) y[i] = c[i]! !== 0 ? av[i]! : bv[i]!;
   return record("where", [a, b], [new Tensor(y, shape)], ([g]) => {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (a.requiresGrad) {
-      const t = new Float32Array(y.length);
+      const t = allocZeroed(y.length);
       for (let i = 0; i < t.length; i++) t[i] = c[i]! !== 0 ? g![i]! : 0;
       ga = sumToShape(t, shape, a.shape);
     }
     if (b.requiresGrad) {
-      const t = new Float32Array(y.length);
+      const t = allocZeroed(y.length);
       for (let i = 0; i < t.length; i++) t[i] = c[i]! !== 0 ? 0 : g![i]!;
       gb = sumToShape(t, shape, b.shape);
     }

@@ -1,4 +1,5 @@
 /** matmul and linear on the backend's GEMM. */
+import { allocUninit, allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import { ShapeError, fmtShape } from "../errors.js";
@@ -25,18 +26,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const be = getBackend();
   if (b.ndim === 2) {
     const Mt = shapeSize(lead) * M;
-    const y = new Float32Array(Mt * N);
+    const y = allocUninit(Mt * N);
     be.gemm(false, false, Mt, N, K, 1, a.data, b.data, 0, y);
     return record("matmul", [a, b], [new Tensor(y, [...lead, M, N])], ([g]) => {
       const bk = getBackend();
       let da: Float32Array | null = null;
       let db: Float32Array | null = null;
       if (a.requiresGrad) {
-        da = new Float32Array(a.size);
+        da = allocUninit(a.size);
         bk.gemm(false, true, Mt, K, N, 1, g!, b.data, 0, da);
       }
       if (b.requiresGrad) {
-        db = new Float32Array(b.size);
+        db = allocUninit(b.size);
         bk.gemm(true, false, K, N, Mt, 1, a.data, g!, 0, db);
       }
       return [da, db];
@@ -50,15 +51,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const sa = M * K;
   const sb = K * N;
   const sy = M * N;
-  const y = new Float32Array(batch * sy);
+  const y = allocZeroed(batch * sy);
   for (let i = 0; i < batch; i++) {
     be.gemm(false, false, M, N, K, 1, a.data.subarray(i * sa, (i + 1) * sa), b.data.subarray(i * sb, (i + 1) * sb), 0,
       y.subarray(i * sy, (i + 1) * sy));
   }
   return record("matmul", [a, b], [new Tensor(y, [...lead, M, N])], ([g]) => {
     const bk = getBackend();
-    const da = a.requiresGrad ? new Float32Array(a.size) : null;
-    const db = b.requiresGrad ? new Float32Array(b.size) : null;
+    const da = a.requiresGrad ? allocZeroed(a.size) : null;
+    const db = b.requiresGrad ? allocZeroed(b.size) : null;
     for (let i = 0; i < batch; i++) {
       const gi = g!.subarray(i * sy, (i + 1) * sy);
       if (da) bk.gemm(false, true, M, K, N, 1, gi, b.data.subarray(i * sb, (i + 1) * sb), 0, da.subarray(i * sa, (i + 1) * sa));
@@ -84,7 +85,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   }
   const lead = x.shape.slice(0, -1);
   const N = shapeSize(lead);
-  const y = new Float32Array(N * O);
+  const y = allocUninit(N * O);
   if (bias) for (let r = 0; r < N; r++) y.set(bias.data, r * O);
   getBackend().gemm(false, true, N, O, I, 1, x.data, w.data, bias ? 1 : 0, y);
   const inputs = bias ? [x, w, bias] : [x, w];
@@ -94,11 +95,11 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
     if (x.requiresGrad) {
-      dx = new Float32Array(x.size);
+      dx = allocUninit(x.size);
       bk.gemm(false, false, N, I, O, 1, g!, w.data, 0, dx);
     }
     if (w.requiresGrad) {
-      dw = new Float32Array(w.size);
+      dw = allocUninit(w.size);
       bk.gemm(true, false, O, I, N, 1, g!, x.data, 0, dw);
     }
     if (bias && bias.requiresGrad) {

@@ -1,4 +1,5 @@
 /** Losses: cross-entropy over logits (with label smoothing) and mean squared error. */
+import { allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor, assertTensor, shapeSize } from "../tensor.js";
@@ -52,9 +53,9 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | number[] | Ten
   if (typeof eps !== "number" || !(eps >= 0 && eps <= 1)) throw new ShapeError(op, `labelSmoothing must be in [0, 1], got ${String(eps)}`);
   const reduction = checkReduction(op, opts.reduction ?? "mean");
   const y = checkLabels(labels, N, K, logits);
-  const logp = new Float32Array(logits.size);
+  const logp = allocZeroed(logits.size);
   logSoftmaxInto(logits.data, logp, N, K, 1);
-  const per = new Float32Array(N);
+  const per = allocZeroed(N);
   const onW = 1 - eps;
   const offW = eps / K;
   let total = 0;
@@ -74,7 +75,7 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | number[] | Ten
   else out = new Tensor(Float32Array.of(reduction === "mean" ? (N > 0 ? total / N : NaN) : total), []);
   return record(op, [logits], [out], ([g]) => {
     // d loss_i / d logits_ik = softmax_ik - target_ik
-    const d = new Float32Array(logits.size);
+    const d = allocZeroed(logits.size);
     for (let i = 0; i < N; i++) {
       const gi = reduction === "none" ? g![i]! : reduction === "mean" ? g![0]! / N : g![0]!;
       const row = i * K;
@@ -92,12 +93,12 @@ export function mseLoss(a: Tensor, b0: Tensor | number, reduction: Reduction = "
   const b = asTensor(op, "b", b0);
   checkReduction(op, reduction);
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
-  const diff = new Float32Array(shapeSize(shape));
+  const diff = allocZeroed(shapeSize(shape));
   binaryBroadcast(Bin.Sub, a.data, a.shape, b.data, b.shape, shape, diff);
   const n = diff.length;
   let out: Tensor;
   if (reduction === "none") {
-    const y = new Float32Array(n);
+    const y = allocZeroed(n);
     for (let i = 0; i < n; i++) y[i] = diff[i]! * diff[i]!;
     out = new Tensor(y, shape);
   } else {
@@ -106,7 +107,7 @@ export function mseLoss(a: Tensor, b0: Tensor | number, reduction: Reduction = "
     out = new Tensor(Float32Array.of(reduction === "mean" ? s / n : s), []);
   }
   return record(op, [a, b], [out], ([g]) => {
-    const d = new Float32Array(n);
+    const d = allocZeroed(n);
     if (reduction === "none") for (let i = 0; i < n; i++) d[i] = 2 * diff[i]! * g![i]!;
     else {
       const k = (2 * g![0]!) / (reduction === "mean" ? n : 1);
@@ -115,7 +116,7 @@ export function mseLoss(a: Tensor, b0: Tensor | number, reduction: Reduction = "
     let gb: Float32Array | null = null;
     if (b.requiresGrad) {
       const r = sumToShape(d, shape, b.shape);
-      gb = new Float32Array(r.length);
+      gb = allocZeroed(r.length);
       for (let i = 0; i < r.length; i++) gb[i] = -r[i]!;
     }
     return [a.requiresGrad ? sumToShape(d, shape, a.shape) : null, gb];

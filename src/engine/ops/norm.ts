@@ -1,4 +1,5 @@
 /** Batch normalisation over x[N, C, ...] (statistics per channel over N and the trailing dims). */
+import { allocUninit, allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import { ShapeError, fmtShape } from "../errors.js";
@@ -46,14 +47,14 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   if ((rm === null) !== (rv === null)) throw new ShapeError(op, "runningMean and runningVar must be given together");
 
   const inputs = [x, ...(ga ? [ga] : []), ...(be ? [be] : [])];
-  const y = new Float32Array(x.size);
+  const y = allocUninit(x.size);
   const backend = getBackend();
 
   if (training || rm === null || rv === null) {
     const cnt = N * S;
     if (cnt <= 1) throw new ShapeError(op, `needs more than one value per channel in training, got input ${fmtShape(x.shape)}`);
-    const mean = new Float32Array(C);
-    const invStd = new Float32Array(C);
+    const mean = allocZeroed(C);
+    const invStd = allocZeroed(C);
     backend.batchNormTrainForward(x.data, N, C, S, ga ? ga.data : null, be ? be.data : null, eps, y, mean, invStd);
     if (training && rm && rv) {
       const corr = cnt / (cnt - 1);
@@ -67,9 +68,9 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
       }
     }
     return record(op, inputs, [x.like(y)], ([g]) => {
-      const dx = new Float32Array(x.size);
-      const dgamma = ga && ga.requiresGrad ? new Float32Array(C) : null;
-      const dbeta = be && be.requiresGrad ? new Float32Array(C) : null;
+      const dx = allocUninit(x.size);
+      const dgamma = ga && ga.requiresGrad ? allocZeroed(C) : null;
+      const dbeta = be && be.requiresGrad ? allocZeroed(C) : null;
       getBackend().batchNormBackward(x.data, g!, N, C, S, ga ? ga.data : null, mean, invStd, dx, dgamma, dbeta);
       const res: (Float32Array | null)[] = [x.requiresGrad ? dx : null];
       if (ga) res.push(dgamma);
@@ -79,9 +80,9 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   }
 
   // eval: a per-channel affine map with precomputed scale and shift
-  const scale = new Float32Array(C);
-  const shift = new Float32Array(C);
-  const inv = new Float32Array(C);
+  const scale = allocZeroed(C);
+  const shift = allocZeroed(C);
+  const inv = allocZeroed(C);
   for (let c = 0; c < C; c++) {
     inv[c] = 1 / Math.sqrt(rv.data[c]! + eps);
     scale[c] = (ga ? ga.data[c]! : 1) * inv[c]!;
@@ -91,11 +92,11 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   backend.channelAffine(x.data, N, C, S, scale, shift, y);
   return record(op, inputs, [x.like(y)], ([g]) => {
     const gd = g!;
-    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const dx = x.requiresGrad ? allocUninit(x.size) : null;
     const wantG = ga !== null && ga.requiresGrad;
     const wantB = be !== null && be.requiresGrad;
-    const dgamma = wantG ? new Float32Array(C) : null;
-    const dbeta = wantB ? new Float32Array(C) : null;
+    const dgamma = wantG ? allocZeroed(C) : null;
+    const dbeta = wantB ? allocZeroed(C) : null;
     for (let c = 0; c < C; c++) {
       const sc = scale[c]!;
       const m = mu[c]!;

@@ -1,4 +1,5 @@
 /** 2-D pooling on the backend kernels; adaptive average pooling in TypeScript. */
+import { allocUninit, allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import type { Pool2dParams } from "../backend.js";
@@ -29,10 +30,10 @@ function poolParams(op: string, x: Tensor, kernel: Size2, stride: Size2 | undefi
 /** Average pooling (padded cells count in the divisor, PyTorch's default count_include_pad=True). */
 export function avgPool2d(x: Tensor, kernel: Size2, stride?: Size2 | null, padding: Size2 = 0): Tensor {
   const p = poolParams("avgPool2d", x, kernel, stride, padding);
-  const y = new Float32Array(p.n * p.c * p.oh * p.ow);
+  const y = allocUninit(p.n * p.c * p.oh * p.ow);
   getBackend().avgPool2dForward(x.data, y, p);
   return record("avgPool2d", [x], [new Tensor(y, [p.n, p.c, p.oh, p.ow])], ([g]) => {
-    const dx = new Float32Array(x.size);
+    const dx = allocUninit(x.size);
     getBackend().avgPool2dBackward(g!, dx, p);
     return [dx];
   })[0];
@@ -42,11 +43,11 @@ export function avgPool2d(x: Tensor, kernel: Size2, stride?: Size2 | null, paddi
 export function maxPool2d(x: Tensor, kernel: Size2, stride?: Size2 | null, padding: Size2 = 0): Tensor {
   const p = poolParams("maxPool2d", x, kernel, stride, padding);
   const m = p.n * p.c * p.oh * p.ow;
-  const y = new Float32Array(m);
+  const y = allocUninit(m);
   const arg = new Int32Array(m);
   getBackend().maxPool2dForward(x.data, y, arg, p);
   return record("maxPool2d", [x], [new Tensor(y, [p.n, p.c, p.oh, p.ow])], ([g]) => {
-    const dx = new Float32Array(x.size);
+    const dx = allocUninit(x.size);
     getBackend().maxPool2dBackward(g!, arg, dx, p);
     return [dx];
   })[0];
@@ -77,7 +78,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2 = 1): Tensor {
     xs[j] = Math.floor((j * w) / ow);
     xe[j] = Math.ceil(((j + 1) * w) / ow);
   }
-  const y = new Float32Array(planes * oh * ow);
+  const y = allocZeroed(planes * oh * ow);
   const xd = x.data;
   if (oh === 1 && ow === 1) {
     const inv = 1 / hw;
@@ -100,7 +101,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2 = 1): Tensor {
     }
   }
   return record(op, [x], [new Tensor(y, [n, c, oh, ow])], ([g]) => {
-    const dx = new Float32Array(x.size);
+    const dx = allocZeroed(x.size);
     if (oh === 1 && ow === 1) {
       for (let pl = 0; pl < planes; pl++) dx.fill(g![pl]! / hw, pl * hw, (pl + 1) * hw);
       return [dx];

@@ -1,4 +1,5 @@
 /** Reductions: sum / mean / max over all or some axes, argmax. Accumulation in float64. */
+import { allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import { ShapeError, fmtShape } from "../errors.js";
@@ -60,7 +61,7 @@ export function mean(a: Tensor, axis?: Axes, keepDims = false): Tensor {
   }
   return record("mean", [a], [new Tensor(y, out)], ([g]) => {
     const d = expandTo(g!, kept, a.shape);
-    const r = d === g ? new Float32Array(d.length) : d;
+    const r = d === g ? allocZeroed(d.length) : d;
     const inv = 1 / count;
     for (let i = 0; i < r.length; i++) r[i] = d[i]! * inv;
     return [r];
@@ -150,10 +151,10 @@ export function max(a: Tensor, axis?: Axes, keepDims = false): Tensor {
   if (a.size === 0) throw new ShapeError("max", `cannot take the max of an empty tensor ${fmtShape(a.shape)}`);
   const { out } = reducedShapes(a.shape, axes, keepDims);
   const idx = argmaxIndex("max", a.data, a.shape, axes);
-  const y = new Float32Array(idx.length);
+  const y = allocZeroed(idx.length);
   for (let i = 0; i < y.length; i++) y[i] = a.data[idx[i]!]!;
   return record("max", [a], [new Tensor(y, out)], ([g]) => {
-    const d = new Float32Array(a.size);
+    const d = allocZeroed(a.size);
     for (let i = 0; i < idx.length; i++) d[idx[i]!]! += g![i]!;
     return [d];
   })[0];

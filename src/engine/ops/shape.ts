@@ -1,4 +1,5 @@
 /** Shape ops that move data: permute / transpose, concat, stack, repeatTime (reshape/slice/index live on Tensor). */
+import { allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor, assertTensor, normAxis, shapeSize, type Shape } from "../tensor.js";
@@ -6,7 +7,7 @@ import { Tensor, assertTensor, normAxis, shapeSize, type Shape } from "../tensor
 /** Copies x (shape) into a new buffer laid out in the order of perm. */
 function permuteData(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array {
   const nd = shape.length;
-  const out = new Float32Array(x.length);
+  const out = allocZeroed(x.length);
   if (x.length === 0) return out;
   const inStrides = new Array<number>(nd);
   for (let i = nd - 1, acc = 1; i >= 0; i--) {
@@ -105,7 +106,7 @@ export function concat(ts: readonly Tensor[], axis = 0): Tensor {
   const outer = shapeSize(first.shape.slice(0, ax));
   const inner = shapeSize(first.shape.slice(ax + 1));
   const rowOut = total * inner;
-  const y = new Float32Array(outer * rowOut);
+  const y = allocZeroed(outer * rowOut);
   const offs: number[] = [];
   let off = 0;
   for (const t of ts) {
@@ -120,7 +121,7 @@ export function concat(ts: readonly Tensor[], axis = 0): Tensor {
       if (!t.requiresGrad) return null;
       const blk = t.shape[ax]! * inner;
       if (outer === 1) return g!.slice(offs[k]!, offs[k]! + blk);
-      const d = new Float32Array(t.size);
+      const d = allocZeroed(t.size);
       for (let o = 0; o < outer; o++) d.set(g!.subarray(o * rowOut + offs[k]!, o * rowOut + offs[k]! + blk), o * blk);
       return d;
     }),
@@ -146,7 +147,7 @@ export function repeatTime(x: Tensor, T: number): Tensor {
   assertTensor("repeatTime", "x", x);
   if (!Number.isInteger(T) || T < 1) throw new ShapeError("repeatTime", `T must be a positive integer, got ${T} (input ${fmtShape(x.shape)})`);
   const n = x.size;
-  const y = new Float32Array(n * T);
+  const y = allocZeroed(n * T);
   for (let t = 0; t < T; t++) y.set(x.data, t * n);
   return record("repeatTime", [x], [new Tensor(y, [T, ...x.shape])], ([g]) => {
     const d = new Float32Array(g!.subarray(0, n));

@@ -1,4 +1,5 @@
 /** softmax / logSoftmax along one axis (max-subtracted, float64 sums). */
+import { allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor, assertTensor, normAxis, shapeSize } from "../tensor.js";
@@ -32,7 +33,7 @@ function logSoftmaxInto(x: Float32Array, out: Float32Array, outer: number, n: nu
 
 export function softmax(x: Tensor, axis = -1): Tensor {
   const [outer, n, inner] = layout("softmax", x, axis);
-  const y = new Float32Array(x.size);
+  const y = allocZeroed(x.size);
   const xd = x.data;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
@@ -55,7 +56,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   }
   return record("softmax", [x], [x.like(y)], ([g]) => {
     // dx = y * (g - sum(g * y))
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < inner; j++) {
         const base = o * n * inner + j;
@@ -73,11 +74,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const [outer, n, inner] = layout("logSoftmax", x, axis);
-  const y = new Float32Array(x.size);
+  const y = allocZeroed(x.size);
   logSoftmaxInto(x.data, y, outer, n, inner);
   return record("logSoftmax", [x], [x.like(y)], ([g]) => {
     // dx = g - softmax * sum(g)
-    const d = new Float32Array(y.length);
+    const d = allocZeroed(y.length);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < inner; j++) {
         const base = o * n * inner + j;

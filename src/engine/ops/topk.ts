@@ -1,4 +1,5 @@
 /** Top-k along the last axis: values (differentiable) sorted descending, and their indices. */
+import { allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor, assertTensor } from "../tensor.js";
@@ -11,7 +12,7 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Int32Arra
     throw new ShapeError("topk", `k=${String(k)} must be an integer in [0, ${n}] for input ${fmtShape(x.shape)}`);
   }
   const rows = n === 0 ? 0 : x.size / n;
-  const vals = new Float32Array(rows * k);
+  const vals = allocZeroed(rows * k);
   const idx = new Int32Array(rows * k);
   const xd = x.data;
   const order = new Int32Array(n);
@@ -50,7 +51,7 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Int32Arra
   }
   const values = new Tensor(vals, [...x.shape.slice(0, -1), k]);
   record("topk", [x], [values], ([g]) => {
-    const d = new Float32Array(x.size);
+    const d = allocZeroed(x.size);
     for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) d[r * n + idx[r * k + j]!]! += g![r * k + j]!;
     return [d];
   });

@@ -1,0 +1,118 @@
+/**
+ * The activation pool (src/engine/memory.ts): buffers come back to the pool at the end of a tidy scope,
+ * escaped tensors are detached rather than shared with a later step, kept results survive, and pooling never
+ * changes a number.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  Tensor, Rng, conv2d, mean, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope,
+} from "../../src/engine/index.js";
+import { buildModel } from "../../src/models/build.js";
+import { taskLoss } from "../../src/train/losses.js";
+import { SGD } from "../../src/train/optim/sgd.js";
+
+const BIG = 1 << 16;
+
+afterEach(() => clearPool());
+
+describe("tidy", () => {
+  it("reuses a buffer released by the previous scope and zero-fills on request", () => {
+    let first: ArrayBufferLike | null = null;
+    tidy(() => {
+      const a = allocZeroed(BIG);
+      a.fill(7);
+      first = a.buffer;
+    });
+    expect(poolStats().idleBuffers).toBe(1);
+    const again = tidy(() => {
+      const b = allocZeroed(BIG);
+      expect(b.every((v) => v === 0)).toBe(true);
+      return Array.from(b.subarray(0, 4));
+    });
+    expect(again).toEqual([0, 0, 0, 0]);
+    expect(poolStats().idleBuffers).toBe(1);
+    // the first scope's view was detached when its buffer went back to the pool
+    expect((first as unknown as ArrayBuffer).byteLength).toBe(0);
+  });
+
+  it("detaches tensors that escape a scope without being returned", () => {
+    let leaked: Tensor | null = null;
+    const kept = tidy(() => {
+      leaked = new Tensor(allocUninit(BIG), [BIG]);
+      return new Tensor(allocZeroed(BIG).fill(3), [BIG]);
+    });
+    expect(kept.data.length).toBe(BIG);
+    expect(kept.data[5]).toBe(3);
+    expect(leaked!.data.length).toBe(0);
+  });
+
+  it("keeps results nested in arrays and objects, and hands kept buffers to the enclosing scope", () => {
+    const outer = tidy(() => {
+      const inner = tidy(() => ({ t: [new Tensor(allocZeroed(BIG).fill(1), [BIG])] }));
+      expect(inTidyScope()).toBe(true);
+      expect(inner.t[0]!.data[0]).toBe(1);
+      return inner.t[0]!.data[0]! + 1;
+    });
+    expect(outer).toBe(2);
+    expect(inTidyScope()).toBe(false);
+  });
+
+  it("releases the scope's buffers when fn throws", () => {
+    expect(() => tidy(() => { allocZeroed(BIG); throw new Error("boom"); })).toThrow("boom");
+    expect(inTidyScope()).toBe(false);
+    expect(poolStats().idleBuffers).toBe(1);
+  });
+
+  it("does not pool small buffers or allocations outside a scope", () => {
+    tidy(() => allocZeroed(16));
+    allocZeroed(BIG);
+    expect(poolStats().idleBuffers).toBe(0);
+  });
+
+  it("poisons uninitialised memory in tests, so kernels must overwrite their outputs", () => {
+    expect(Number.isNaN(allocUninit(8)[3])).toBe(true);
+  });
+
+  it("conv forward/backward inside tidy equals the same computation outside", () => {
+    const run = () => {
+      const w = Tensor.randn([8, 4, 3, 3], new Rng(5), 0.2, true);
+      const x = Tensor.randn([16, 4, 32, 32], new Rng(6));
+      const loss = mean(relu(conv2d(relu(conv2d(x, w, null, { padding: 1 })), Tensor.randn([4, 8, 3, 3], new Rng(7), 0.2), null, { padding: 1 })));
+      loss.backward();
+      return { loss: loss.item(), grad: Array.from(w.grad!.data) };
+    };
+    const plain = run();
+    const pooled = [tidy(run), tidy(run)];
+    for (const p of pooled) {
+      expect(p.loss).toBe(plain.loss);
+      expect(p.grad).toEqual(plain.grad);
+    }
+  });
+
+  it("training steps of an SNN give identical parameters with and without the pool", () => {
+    const train = (pooled: boolean) => {
+      const model = buildModel("vgg-small", { route: "snn", T: 2, neuron: "lif", tebn: true, seed: 4 });
+      model.train();
+      const opt = new SGD(model.namedParameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+      const rng = new Rng(9);
+      const x = Tensor.randn([2, 8, 1, 28, 28], rng);
+      const labels = Int32Array.from({ length: 8 }, () => rng.int(10));
+      const losses: number[] = [];
+      for (let s = 0; s < 3; s++) {
+        const step = () => {
+          const loss = taskLoss(model.forward(x), labels, { type: "tet", lambda: 1e-3, phi: 1 });
+          opt.zeroGrad();
+          loss.backward();
+          opt.step();
+          return loss.item();
+        };
+        losses.push(pooled ? tidy(step) : step());
+      }
+      return { losses, params: model.namedParameters().map(([, p]) => Array.from(p.data)) };
+    };
+    const a = train(false);
+    const b = train(true);
+    expect(b.losses).toEqual(a.losses);
+    expect(b.params).toEqual(a.params);
+  });
+});
