@@ -149,10 +149,10 @@ struct Port {
     }
   }
   // Input: bind the JS pointer and bring the data into the primitive's layout.
-  memory& in(const float* p) {
+  memory& in(const float* p, int64_t rows = -1) {
     user.set_data_handle(const_cast<float*>(p));
     if (needsReorder) {
-      if (own16) reorder16(p, static_cast<float*>(prim.get_data_handle()), n, c, spatial, true);
+      if (own16) reorder16(p, static_cast<float*>(prim.get_data_handle()), rows < 0 ? n : rows, c, spatial, true);
       else re.execute(strm(), user, prim);
     }
     return prim;
@@ -162,11 +162,12 @@ struct Port {
     user.set_data_handle(p);
     return prim;
   }
-  void finish() {
+  void finish(int64_t rows = -1) {
     if (!needsReorder) return;
     if (own16) {
       strm().wait();
-      reorder16(static_cast<const float*>(prim.get_data_handle()), static_cast<float*>(user.get_data_handle()), n, c, spatial, false);
+      reorder16(static_cast<const float*>(prim.get_data_handle()), static_cast<float*>(user.get_data_handle()), rows < 0 ? n : rows,
+                c, spatial, false);
     } else {
       re.execute(strm(), prim, user);
     }
@@ -380,20 +381,30 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
   strm().wait();
 }
 
+// Forward passes of anytime inference shrink the batch as samples stop, so every step can bring a new batch size,
+// and a new oneDNN primitive (a JIT compile) per size cost more than the work saved. Batches of 16 and more run on
+// a primitive for the next multiple of 16: the padded images are computed from stale rows of the blocked buffer and
+// never copied out. Only when both activations go through reorder16 (which copies exactly the real rows).
+int64_t paddedBatch(int64_t n) { return n < 16 ? n : (n + 15) / 16 * 16; }
+
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);
-  FwdEntry& e = fwdEntry(p, b != nullptr);
-  SignalBlock guard(e.jitGemm);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},
-                                       {DNNL_ARG_WEIGHTS, e.wei.in(w)},
-                                       {DNNL_ARG_DST, e.dst.out(y)},
-                                       {DNNL_ARG_SCRATCHPAD, e.scratch}};
+  ConvP q = p;
+  q.n = paddedBatch(p.n);
+  FwdEntry* e = &fwdEntry(q, b != nullptr);
+  if (q.n != p.n && !(e->src.own16 && e->dst.own16)) e = &fwdEntry(p, b != nullptr);
+  const int64_t rows = p.n;
+  SignalBlock guard(e->jitGemm);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e->src.in(x, rows)},
+                                       {DNNL_ARG_WEIGHTS, e->wei.in(w)},
+                                       {DNNL_ARG_DST, e->dst.out(y)},
+                                       {DNNL_ARG_SCRATCHPAD, e->scratch}};
   if (b) {
-    e.bias.set_data_handle(const_cast<float*>(b));
-    args[DNNL_ARG_BIAS] = e.bias;
+    e->bias.set_data_handle(const_cast<float*>(b));
+    args[DNNL_ARG_BIAS] = e->bias;
   }
-  e.prim.execute(strm(), args);
-  e.dst.finish();
+  e->prim.execute(strm(), args);
+  e->dst.finish(rows);
   strm().wait();
 }
 

@@ -70,6 +70,12 @@ const convShapes: Conv2dParams[] = [
   convP(2, 1, 6, 6, 4, 1, 1, 1, 1, 0, 0),
   convP(40, 1, 17, 13, 7, 3, 3, 1, 1, 1, 1),
   convP(2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1),
+  // batches of 16+ run forward on a primitive for the next multiple of 16 (anytime inference shrinks batches):
+  // 45 then 37 share the padded primitive of 48, so the second runs with stale rows in the padded buffer
+  convP(45, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1),
+  convP(37, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1),
+  convP(19, 16, 5, 6, 32, 3, 3, 1, 1, 1, 1),
+  convP(16, 16, 4, 4, 16, 3, 3, 1, 1, 1, 1),
 ];
 function poolP(n: number, c: number, h: number, w: number, k: number, s: number, pad: number, cip = true): Pool2dParams {
   return { n, c, h, w, kh: k, kw: k, strideH: s, strideW: s, padH: pad, padW: pad, countIncludePad: cip,
