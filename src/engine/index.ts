@@ -6,4 +6,4 @@ export { getBackend, setBackend, withBackend, tryNativeBackend, nativeLoadError 
 export type { Backend, Conv2dParams, Pool2dParams, NeuronParams, SurrogateId } from "./backend.js";
 export { ShapeError, fmtShape } from "./errors.js";
 export * from "./ops/index.js";
-export { tidy, allocZeroed, allocUninit, clearPool, poolStats, inTidyScope } from "./memory.js";
+export { tidy, allocZeroed, allocUninit, clearPool, poolStats, inTidyScope, sizeClass } from "./memory.js";

@@ -17,22 +17,34 @@ import { Tensor } from "./tensor.js";
 /** Buffers below this many floats are cheap to allocate and are never pooled. */
 const MIN_POOLED = 1 << 15;
 /** Idle bytes the pool may hold before it lets the GC have what it frees (shapes change, e.g. a last batch). */
-let idleLimitBytes = 6 * 1024 ** 3;
+let idleLimitBytes = 3 * 1024 ** 3;
 
 const free = new Map<number, ArrayBuffer[]>();
 let idleBytes = 0;
 /** Buffers handed out in each open scope, innermost last. */
 const scopes: Set<ArrayBuffer>[] = [];
 
+/**
+ * Buffers are pooled by size class (8 classes per power of two, at most 12.5% slack), not exact size: anytime
+ * inference shrinks its batch by a few samples at every step, and exact sizes would fill the pool with buffers
+ * that are never asked for again.
+ */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 64) return 64;
+  const k = Math.floor(Math.log2(bytes)) - 3;
+  const step = 2 ** k;
+  return Math.ceil(bytes / step) * step;
+}
+
 function take(n: number): Float32Array | null {
   if (scopes.length === 0 || n < MIN_POOLED) return null;
-  const bytes = n * 4;
+  const bytes = sizeClass(n * 4);
   const list = free.get(bytes);
   let buf = list?.pop();
   if (buf) idleBytes -= bytes;
   else buf = new ArrayBuffer(bytes);
   scopes[scopes.length - 1]!.add(buf);
-  return new Float32Array(buf);
+  return new Float32Array(buf, 0, n);
 }
 
 /** n floats, all zero. Pooled inside `tidy`. */

@@ -9,6 +9,7 @@
  * Rows are original sample indices within the current sequence: in single-step mode with samples leaving the
  * batch, a finished sample stops accruing counts, so the record holds exactly the work done.
  */
+import { getBackend } from "../engine/backends.js";
 
 export interface LayerGeometry {
   /** Dotted module path of the spiking layer. */
@@ -99,22 +100,13 @@ export class SpikeMonitor {
     const fan = this.geometry.fanout;
     const spikes = new Float64Array(seq.n);
     const sops = new Float64Array(seq.n);
+    // per-row sums on the backend: counting in a JS loop cost as much as the inference it was measuring
+    const be = getBackend();
     for (let b = 0; b < B; b++) {
-      let c = 0;
-      let o = 0;
-      const base = b * D;
-      if (fan) {
-        for (let i = 0; i < D; i++) {
-          const v = s01[base + i]!;
-          if (v !== 0) {
-            c += v;
-            o += v * fan[i]!;
-          }
-        }
-      } else for (let i = 0; i < D; i++) c += s01[base + i]!;
-      const row = seq.rows[b]!;
-      spikes[row] = c;
-      sops[row] = o;
+      const row = s01.subarray(b * D, (b + 1) * D);
+      const r = seq.rows[b]!;
+      spikes[r] = be.sum(row);
+      sops[r] = fan ? be.dot(row, fan) : 0;
     }
     seq.steps.push({ spikes, sops });
   }

@@ -3,7 +3,6 @@
  * layers (conv, BN, pooling, linear) run once over all steps. Only modules with memory across time (neurons,
  * TEBN) need T; the model sets it on them before each multi-step forward.
  */
-import { allocZeroed } from "../engine/memory.js";
 import type { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import { Module } from "../nn/module.js";
@@ -50,7 +49,8 @@ export function unfoldTime(x: Tensor, T: number): Tensor {
 /** Gathers rows of a [B, ...] state buffer. */
 export function gatherRows(data: Float32Array, B: number, rows: Int32Array): Float32Array {
   const inner = data.length / B;
-  const out = allocZeroed(rows.length * inner);
+  // state buffers outlive tidy scopes (a caller may scope each timestep), so they are never pooled
+  const out = new Float32Array(rows.length * inner);
   for (let r = 0; r < rows.length; r++) {
     const src = rows[r]!;
     if (src < 0 || src >= B) throw new RangeError(`selectSamples: row ${src} is outside the batch of ${B}`);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  Tensor, Rng, conv2d, mean, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope,
+  Tensor, Rng, conv2d, mean, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope, sizeClass,
 } from "../../src/engine/index.js";
 import { buildModel } from "../../src/models/build.js";
 import { taskLoss } from "../../src/train/losses.js";
@@ -61,6 +61,22 @@ describe("tidy", () => {
     expect(() => tidy(() => { allocZeroed(BIG); throw new Error("boom"); })).toThrow("boom");
     expect(inTidyScope()).toBe(false);
     expect(poolStats().idleBuffers).toBe(1);
+  });
+
+  it("pools by size class, so slightly smaller requests reuse a buffer", () => {
+    tidy(() => allocZeroed(BIG));
+    const reused = tidy(() => {
+      const a = allocZeroed(BIG - 100);
+      expect(a.length).toBe(BIG - 100);
+      expect(a.buffer.byteLength).toBe(BIG * 4);
+      return poolStats().idleBuffers;
+    });
+    expect(reused).toBe(0);
+    for (const b of [65, 100, 4096, 4097, 1e6, 51380224]) {
+      const c = sizeClass(b);
+      expect(c).toBeGreaterThanOrEqual(b);
+      expect(c).toBeLessThanOrEqual(Math.max(64, b * 1.125 + 1));
+    }
   });
 
   it("does not pool small buffers or allocations outside a scope", () => {

@@ -1,5 +1,5 @@
 /** Inverted dropout: zero with probability p, scale survivors by 1/(1-p); identity when not training. */
-import { allocZeroed } from "../memory.js";
+import { allocUninit, allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Rng, globalRng } from "../random.js";
@@ -16,13 +16,13 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = glob
   if (!training || p === 0) return x;
   const n = x.size;
   const be = getBackend();
-  const mask = allocZeroed(n);
+  const mask = p < 1 ? allocUninit(n) : allocZeroed(n);
   // one draw from the generator seeds a counter-based mask (same bits on every backend and thread count)
   if (p < 1) be.dropoutMask(mask, p, rng.nextU32());
-  const y = allocZeroed(n);
+  const y = allocUninit(n);
   be.mul(x.data, mask, y);
   return record("dropout", [x], [x.like(y)], ([g]) => {
-    const d = allocZeroed(n);
+    const d = allocUninit(n);
     getBackend().mul(g!, mask, d);
     return [d];
   })[0];
