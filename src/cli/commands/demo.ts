@@ -13,7 +13,7 @@ import { train } from "../../train/trainer.js";
 import { loadConfigData } from "../../train/data-loading.js";
 import { convertToSNN } from "../../snn/convert.js";
 import type { SpikingModel } from "../../models/index.js";
-import { evaluateModel } from "../../inference/evaluate-model.js";
+import { DEFAULT_SWEEP, evaluateModel } from "../../inference/evaluate-model.js";
 import { inferAnytime } from "../../inference/anytime.js";
 import { writeReport } from "../../report/index.js";
 import { getBackend } from "../../engine/backends.js";
@@ -34,7 +34,7 @@ function packageRoot(): string {
 export const command: CliCommand = {
   name: "demo",
   summary: "the whole paper on the bundled Fashion-MNIST subset, in minutes",
-  usage: `usage: spikecut demo [--quick | --full] [--out DIR] [--epochs N] [--seed N] [--json]
+  usage: `usage: spikecut demo [--quick | --full] [--out DIR] [--epochs N] [--seed N] [--epsilon E] [--json]
 
 Runs the paper end to end on real data, offline:
   1. trains vgg-small as a QCFS ANN (L=4) with the RCS regulariser (alpha 0.002) on the bundled
@@ -43,7 +43,8 @@ Runs the paper end to end on real data, offline:
   3. calibrates Top-K (and conformal) cutoffs on the training split with calibration dropout 0.3,
   4. evaluates fixed timesteps, Top-K, softmax confidence, conformal and the OCT oracle on the test split,
      with spikes, SOPs and an energy estimate per sample,
-  5. runs anytime inference that really stops each sample at its Top-K cutoff, and times it,
+  5. runs anytime inference that really stops each sample at its Top-K cutoff (eps = 0.1 by default: the
+     cut is made when the calibration data says the prediction is final with 90 % confidence), and times it,
   6. writes report.md / report.html / report.json into the output folder it names at the end.
 
 options:
@@ -53,6 +54,8 @@ options:
   --out DIR      output folder (default runs/demo-<date>)
   --epochs N     override the number of training epochs
   --seed N       override the seed
+  --epsilon E    Top-K operating point for the anytime run and the cost figures, one of the swept
+                 0, 0.01, 0.02, 0.05, 0.1 (default 0.1); the report lists every swept value
   --json         print the summary as one JSON object
 
 examples:
@@ -66,6 +69,7 @@ examples:
     out: { type: "string" },
     epochs: { type: "string" },
     seed: { type: "string" },
+    epsilon: { type: "string" },
     json: { type: "boolean" },
   },
   async run({ values }, io) {
@@ -75,6 +79,8 @@ examples:
     const outDir = resolve(typeof values.out === "string" ? values.out : join("runs", `demo-${stamp}`));
     const overrides: Record<string, unknown> = { outDir: join(outDir, "train") };
     if (values.epochs !== undefined) overrides.epochs = parseNumberFlag(values.epochs, "epochs", { integer: true, min: 1 });
+    const operatingEpsilon = values.epsilon === undefined ? 0.1 : parseNumberFlag(values.epsilon, "epsilon", { min: 0 });
+    if (!DEFAULT_SWEEP.topk.includes(operatingEpsilon)) throw new UserError(`--epsilon must be one of the swept values ${DEFAULT_SWEEP.topk.join(", ")}, got ${values.epsilon}`);
     if (values.seed !== undefined) overrides.seed = parseNumberFlag(values.seed, "seed", { integer: true, min: 0 });
     let config: RunConfig;
     if (values.full) {
@@ -113,6 +119,7 @@ examples:
       T,
       calibrationDropout: config.calibrationDropout,
       epsilons: null,
+      operatingEpsilon,
       seed: config.seed,
       title: `spikecut demo: vgg-small QCFS→IF on Fashion-MNIST${values.full ? "" : " (bundled subset)"}, T=${T}`,
       source: `${config.model.preset} trained by spikecut demo (seed ${config.seed}, ${config.epochs} epochs, RCS alpha ${config.rcs.alpha})`,
