@@ -1,5 +1,5 @@
 /** Engine cases from issue 3: conv, matmul, linear, batch norm (through the ops) and the fused LIF kernel. */
-import { Tensor, batchNorm, conv2d, getBackend, linear, matmul, noGrad } from "../../src/engine/index.js";
+import { Tensor, batchNorm, conv2d, getBackend, linear, matmul, noGrad, tidy } from "../../src/engine/index.js";
 import { Rng } from "../../src/engine/random.js";
 import type { NeuronParams } from "../../src/engine/backend.js";
 import type { BenchCase, Prepared } from "./types.js";
@@ -19,15 +19,17 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
     setup(): Prepared {
       const x = randn([n, c, hw, hw], backward && needDx);
       const w = randn([k, c, 3, 3], backward).requiresGrad_(backward);
-      if (!backward) return { level: "op", run: () => void noGrad(() => conv2d(x, w, null, { padding: 1 })) };
+      // every op case runs in a tidy scope, as training and inference do: outputs reuse pooled buffers
+      if (!backward) return { level: "op", run: () => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 }))) };
       const g = randn([n, k, hw, hw]);
       return {
         level: "op",
-        run: () => {
-          x.grad = null;
-          w.grad = null;
-          conv2d(x, w, null, { padding: 1 }).backward(g);
-        },
+        run: () =>
+          tidy(() => {
+            x.grad = null;
+            w.grad = null;
+            conv2d(x, w, null, { padding: 1 }).backward(g);
+          }),
       };
     },
   };
@@ -43,14 +45,15 @@ function linearCase(n: number, i: number, o: number, backward: boolean): BenchCa
       const x = randn([n, i], backward);
       const w = randn([o, i], backward);
       const b = randn([o], backward);
-      if (!backward) return { level: "op", run: () => void noGrad(() => linear(x, w, b)) };
+      if (!backward) return { level: "op", run: () => tidy(() => void noGrad(() => linear(x, w, b))) };
       const g = randn([n, o]);
       return {
         level: "op",
-        run: () => {
-          x.grad = w.grad = b.grad = null;
-          linear(x, w, b).backward(g);
-        },
+        run: () =>
+          tidy(() => {
+            x.grad = w.grad = b.grad = null;
+            linear(x, w, b).backward(g);
+          }),
       };
     },
   };
@@ -64,7 +67,7 @@ const matmulCase: BenchCase = {
   setup(): Prepared {
     const a = randn([512, 512]);
     const b = randn([512, 512]);
-    return { level: "op", run: () => void noGrad(() => matmul(a, b)) };
+    return { level: "op", run: () => tidy(() => void noGrad(() => matmul(a, b))) };
   },
 };
 
@@ -84,10 +87,11 @@ const batchNormCase: BenchCase = {
     const g = randn(bnShape);
     return {
       level: "op",
-      run: () => {
-        x.grad = gamma.grad = beta.grad = null;
-        batchNorm(x, gamma, beta, rm, rv, { training: true }).backward(g);
-      },
+      run: () =>
+        tidy(() => {
+          x.grad = gamma.grad = beta.grad = null;
+          batchNorm(x, gamma, beta, rm, rv, { training: true }).backward(g);
+        }),
     };
   },
 };
