@@ -13,7 +13,7 @@ describe("README library tour", () => {
     expect(ann.route).toBe("ann");
 
     const out = mkdtempSync(join(tmpdir(), "spikecut-tour-"));
-    const config = train.resolveConfig(train.readConfigFile("configs/fmnist-qcfs-rcs.yaml"), {
+    const config = train.resolveConfig(train.readConfigFile("configs/fmnist-qcfs-rcs-l2.yaml"), {
       epochs: 1, "dataset.bundled": true, "dataset.subset": { train: 512, test: 256 }, batchSize: 64, outDir: out,
     });
     const result = await train.train(config, { progress: false });

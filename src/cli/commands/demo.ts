@@ -50,7 +50,7 @@ Runs the paper end to end on real data, offline:
 options:
   --quick        a smaller run (2000 training / 500 test images, 2 epochs of batch 64, T=4), for smoke tests
   --full         the full Fashion-MNIST (Debian: apt-get install dataset-fashion-mnist) with
-                 configs/fmnist-qcfs-rcs.yaml (8 epochs); this is the README's results setup
+                 configs/fmnist-qcfs-rcs-l2.yaml (8 epochs, lambda0 = 2); one row of the README results table
   --out DIR      output folder (default runs/demo-<date>)
   --epochs N     override the number of training epochs
   --seed N       override the seed
@@ -84,7 +84,7 @@ examples:
     if (values.seed !== undefined) overrides.seed = parseNumberFlag(values.seed, "seed", { integer: true, min: 0 });
     let config: RunConfig;
     if (values.full) {
-      config = resolveConfig(readConfigFile(join(root, "configs", "fmnist-qcfs-rcs.yaml")), overrides, "configs/fmnist-qcfs-rcs.yaml");
+      config = resolveConfig(readConfigFile(join(root, "configs", "fmnist-qcfs-rcs-l2.yaml")), overrides, "configs/fmnist-qcfs-rcs-l2.yaml");
     } else {
       const quick = values.quick ? { "dataset.subset": { train: 2000, test: 500 }, epochs: overrides.epochs ?? 2, batchSize: 64, T: 4 } : {};
       config = resolveConfig(readConfigFile(join(root, "configs", "demo.yaml")), { ...quick, ...overrides }, "configs/demo.yaml");
