@@ -25,3 +25,28 @@ for (const r of rows) {
   const tk = r.topk.map((x) => (x ? `${pct(x.accuracy)} / ${x.mean_timestep.toFixed(2)}` : "-"));
   console.log(`| ${r.dir} | ${r.ann === null ? "-" : pct(r.ann)} | ${r.acc.map(pct).join(" | ")} | ${pct(r.oct.accuracy)} / ${r.oct.mean_timestep.toFixed(2)} | ${tk.join(" | ")} |`);
 }
+
+// Spread over seeds: runs whose folder names differ only in the -sSEED suffix are summarised as mean (min–max).
+const groups = new Map();
+for (const r of rows) {
+  const key = r.dir.replace(/-s\d+$/, "");
+  if (!groups.has(key)) groups.set(key, []);
+  groups.get(key).push(r);
+}
+const spread = (xs) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return `${m.toFixed(2)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
+};
+const multi = [...groups].filter(([, rs]) => rs.length > 1);
+if (multi.length) {
+  console.log("");
+  console.log("| config | seeds | ANN | SNN t=4 | SNN t=T | OCT mean t | Top-K ε=0.01 acc | Top-K ε=0.01 mean t | Top-K ε=0.05 acc | Top-K ε=0.05 mean t |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const [key, rs] of multi) {
+    const f = (get) => spread(rs.map(get));
+    console.log(
+      `| ${key} | ${rs.length} | ${rs.every((r) => r.ann !== null) ? f((r) => 100 * r.ann) : "-"} | ${f((r) => 100 * r.acc[Math.min(3, T - 1)])} | ${f((r) => 100 * r.acc[T - 1])} | ` +
+        `${f((r) => r.oct.mean_timestep)} | ${f((r) => 100 * r.topk[1].accuracy)} | ${f((r) => r.topk[1].mean_timestep)} | ${f((r) => 100 * r.topk[2].accuracy)} | ${f((r) => r.topk[2].mean_timestep)} |`,
+    );
+  }
+}
