@@ -296,7 +296,16 @@ Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
   need(info, fn, is, "invStd", C);
   if (g.p) need(info, fn, g, "gamma", C);
   if (b.p) need(info, fn, b, "beta", C);
-  bnTrainForward(x.p, N, C, S, g.p, b.p, eps, y.p, mean.p, is.p);
+  // optional: per-timestep output scale (TEBN) over T equal blocks of samples
+  const float* ps = nullptr;
+  int64_t T = 1;
+  if (info.Length() > 10 && !info[10].IsNull() && !info[10].IsUndefined()) {
+    F32 p = f32(info, fn, 10, "blockScale");
+    T = p.n;
+    if (T < 1 || N % T != 0) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": blockScale length must divide N");
+    ps = p.p;
+  }
+  bnTrainForward(x.p, N, C, S, g.p, b.p, eps, y.p, mean.p, is.p, ps, T);
   return info.Env().Undefined();
 }
 
@@ -316,7 +325,25 @@ Napi::Value BnBackward(const Napi::CallbackInfo& info) {
   if (g.p) need(info, fn, g, "gamma", C);
   if (dg.p) need(info, fn, dg, "dgamma", C);
   if (db.p) need(info, fn, db, "dbeta", C);
-  bnBackward(x.p, dy.p, N, C, S, g.p, mean.p, is.p, dx.p, dg.p, db.p);
+  // optional TEBN arguments: beta (for dL/dp), blockScale p[T], dBlockScale[T]
+  const float *bet = nullptr, *ps = nullptr;
+  float* dps = nullptr;
+  int64_t T = 1;
+  if (info.Length() > 12 && !info[12].IsNull() && !info[12].IsUndefined()) {
+    F32 p = f32(info, fn, 12, "blockScale");
+    T = p.n;
+    if (T < 1 || N % T != 0) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": blockScale length must divide N");
+    ps = p.p;
+    F32 bb = f32(info, fn, 11, "beta", true);
+    if (bb.p) need(info, fn, bb, "beta", C);
+    bet = bb.p;
+    if (info.Length() > 13) {
+      F32 d = f32(info, fn, 13, "dBlockScale", true);
+      if (d.p) need(info, fn, d, "dBlockScale", T);
+      dps = d.p;
+    }
+  }
+  bnBackward(x.p, dy.p, N, C, S, g.p, mean.p, is.p, dx.p, dg.p, db.p, bet, ps, T, dps);
   return info.Env().Undefined();
 }
 

@@ -39,9 +39,10 @@ void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* 
 void avgPoolForward(const PoolP& p, const float* x, float* y);
 void avgPoolBackward(const PoolP& p, const float* dy, float* dx);
 void bnTrainForward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
-                    float* y, float* mean, float* invStd);
+                    float* y, float* mean, float* invStd, const float* blockScale, int64_t T);
 void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma, const float* mean,
-                const float* invStd, float* dx, float* dgamma, float* dbeta);
+                const float* invStd, float* dx, float* dgamma, float* dbeta, const float* beta, const float* blockScale,
+                int64_t T, float* dBlockScale);
 void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y);
 void neuronForward(const NeuronP& p, const float* x, float* s, float* u, float* h);
 void neuronBackward(const NeuronP& p, const float* gS, const float* gU, const float* h, const float* s, float* dx);

@@ -173,8 +173,10 @@ SC_CLONES void adamR(float* p, const float* g, float* m, float* v, float b1, flo
 }
 
 // ---- batch norm: one channel per task; a channel of [64,*,28,28] is 200 KB, so the second pass hits L2 ----
+// blockScale (TEBN's p_t, optional): y of sample b is multiplied by blockScale[b / blockLen].
 SC_CLONES void bnFwdChannel(const float* x, int64_t N, int64_t C, int64_t S, int64_t ch, const float* gamma,
-                            const float* beta, float eps, float* y, float* mean, float* invStd) {
+                            const float* beta, float eps, float* y, float* mean, float* invStd, const float* blockScale,
+                            int64_t blockLen) {
   double acc = 0;
   for (int64_t b = 0; b < N; b++) {
     const float* xp = x + (b * C + ch) * S;
@@ -204,15 +206,21 @@ SC_CLONES void bnFwdChannel(const float* x, int64_t N, int64_t C, int64_t S, int
   for (int64_t b = 0; b < N; b++) {
     const float* xp = x + (b * C + ch) * S;
     float* yp = y + (b * C + ch) * S;
+    const float ps = blockScale ? blockScale[b / blockLen] : 1.f;
+    const float sc = scale * ps, sh = shift * ps;
 #pragma omp simd
-    for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * scale + shift;
+    for (int64_t i = 0; i < S; i++) yp[i] = xp[i] * sc + sh;
   }
 }
 
+// With blockScale (TEBN: y = p_t * BN(x)), dy is the gradient of the scaled output: the BN part sees p_t * dy, and
+// dpPart[ch * T + t] receives this channel's share of dL/dp_t = sum dy * BN(x) over block t, all from the same pass.
 SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, int64_t ch,
                             const float* gamma, const float* mean, const float* invStd, float* dx, float* dgamma,
-                            float* dbeta) {
+                            float* dbeta, const float* beta, const float* blockScale, int64_t blockLen, int64_t T,
+                            double* dpPart) {
   const float mu = mean[ch], is = invStd[ch];
+  const double gam = gamma ? gamma[ch] : 1.0, bet = beta ? beta[ch] : 0.0;
   double sdy = 0, sdyx = 0;
   for (int64_t b = 0; b < N; b++) {
     const float* xp = x + (b * C + ch) * S;
@@ -223,8 +231,16 @@ SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t 
       a += gp[i];
       c += gp[i] * (xp[i] - mu);
     }
-    sdy += a;
-    sdyx += c;
+    if (blockScale) {
+      const int64_t t = b / blockLen;
+      const double ps = blockScale[t];
+      sdy += ps * a;
+      sdyx += ps * c;
+      if (dpPart) dpPart[ch * T + t] += gam * is * double(c) + bet * double(a);
+    } else {
+      sdy += a;
+      sdyx += c;
+    }
   }
   const double dg = sdyx * is;
   if (dgamma) dgamma[ch] = float(dg);
@@ -233,15 +249,16 @@ SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t 
   const float k = (gamma ? gamma[ch] : 1.f) * is;
   const float mdy = cnt > 0 ? float(sdy / double(cnt)) : 0.f;
   const float mdyx = cnt > 0 ? float(dg / double(cnt)) : 0.f;
-  // dx = k*(dy - mdy - (x-mu)*is*mdyx), folded into dx = k*dy + (x*c1 + c0)
+  // dx = k*(p*dy - mdy - (x-mu)*is*mdyx), folded into dx = k*p*dy + (x*c1 + c0)
   const float c1 = -k * is * mdyx;
   const float c0 = -k * mdy + k * is * mdyx * mu;
   for (int64_t b = 0; b < N; b++) {
     const float* xp = x + (b * C + ch) * S;
     const float* gp = dy + (b * C + ch) * S;
     float* dp = dx + (b * C + ch) * S;
+    const float kp = blockScale ? k * blockScale[b / blockLen] : k;
 #pragma omp simd
-    for (int64_t i = 0; i < S; i++) dp[i] = k * gp[i] + xp[i] * c1 + c0;
+    for (int64_t i = 0; i < S; i++) dp[i] = kp * gp[i] + xp[i] * c1 + c0;
   }
 }
 
@@ -459,16 +476,29 @@ void adamStep(float* p, const float* g, float* m, float* v, int64_t n, float lr,
 }
 
 void bnTrainForward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
-                    float* y, float* mean, float* invStd) {
+                    float* y, float* mean, float* invStd, const float* blockScale, int64_t T) {
   const bool par = N * C * S > kSerialBelow;
+  const int64_t blockLen = blockScale ? N / T : N;
 #pragma omp parallel for schedule(static) if (par)
-  for (int64_t ch = 0; ch < C; ch++) bnFwdChannel(x, N, C, S, ch, gamma, beta, eps, y, mean, invStd);
+  for (int64_t ch = 0; ch < C; ch++) bnFwdChannel(x, N, C, S, ch, gamma, beta, eps, y, mean, invStd, blockScale, blockLen);
 }
 void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma, const float* mean,
-                const float* invStd, float* dx, float* dgamma, float* dbeta) {
+                const float* invStd, float* dx, float* dgamma, float* dbeta, const float* beta, const float* blockScale,
+                int64_t T, float* dBlockScale) {
   const bool par = N * C * S > kSerialBelow;
+  const int64_t blockLen = blockScale ? N / T : N;
+  std::vector<double> dpPart(blockScale && dBlockScale ? size_t(C * T) : 0, 0.0);
+  double* dpp = dpPart.empty() ? nullptr : dpPart.data();
 #pragma omp parallel for schedule(static) if (par)
-  for (int64_t ch = 0; ch < C; ch++) bnBwdChannel(x, dy, N, C, S, ch, gamma, mean, invStd, dx, dgamma, dbeta);
+  for (int64_t ch = 0; ch < C; ch++)
+    bnBwdChannel(x, dy, N, C, S, ch, gamma, mean, invStd, dx, dgamma, dbeta, beta, blockScale, blockLen, T, dpp);
+  if (dpp) {
+    for (int64_t t = 0; t < T; t++) {
+      double acc = 0;
+      for (int64_t ch = 0; ch < C; ch++) acc += dpp[ch * T + t];
+      dBlockScale[t] = float(acc);
+    }
+  }
 }
 void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y) {
   const bool par = N * C * S > kSerialBelow;

@@ -86,11 +86,16 @@ export interface Backend {
 
   // ---- batch norm over x[N, C, S] (S = spatial size; statistics per channel over N and S) ----
   /** Training forward: writes y, the batch mean and inverse std (biased variance), per channel. */
+  /** With blockScale (TEBN's p_t, length T dividing N): y of sample b is also multiplied by blockScale[b / (N/T)]. */
   batchNormTrainForward(x: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null, beta: Float32Array | null,
-                        eps: number, y: Float32Array, mean: Float32Array, invStd: Float32Array): void;
-  /** dx overwritten; dgamma/dbeta overwritten when given. */
+                        eps: number, y: Float32Array, mean: Float32Array, invStd: Float32Array, blockScale?: Float32Array | null): void;
+  /**
+   * dx overwritten; dgamma/dbeta overwritten when given. With blockScale, dy is the gradient of the scaled output
+   * and dBlockScale (when given) receives dL/dp_t (beta is then needed to rebuild BN(x)).
+   */
   batchNormBackward(x: Float32Array, dy: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null,
-                    mean: Float32Array, invStd: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null): void;
+                    mean: Float32Array, invStd: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null,
+                    beta?: Float32Array | null, blockScale?: Float32Array | null, dBlockScale?: Float32Array | null): void;
   /** y = (x - mean) * scale + shift per channel, with scale/shift precomputed by the caller (eval mode). */
   channelAffine(x: Float32Array, N: number, C: number, S: number, scale: Float32Array, shift: Float32Array, y: Float32Array): void;
 

@@ -11,6 +11,7 @@ import { mul } from "../engine/index.js";
 import { record } from "../engine/autograd.js";
 import { getBackend } from "../engine/backends.js";
 import { BatchNorm2d, type BatchNormOptions } from "../nn/batchnorm.js";
+import { updateRunningStats } from "../engine/ops/norm.js";
 import { Parameter } from "../nn/parameter.js";
 import { TemporalModule } from "./temporal.js";
 
@@ -45,6 +46,40 @@ export function scaleTimesteps(x: Tensor, p: Tensor, T: number): Tensor {
   })[0];
 }
 
+/**
+ * Training-mode TEBN as one op: batch norm over the time-folded [T·B, C, H, W] with the per-timestep scale p_t
+ * applied inside the same kernels (forward: one more multiply per element; backward: dL/dp_t accumulated in the
+ * statistics pass), instead of a batch norm followed by scaleTimesteps (two more passes over the activation).
+ */
+export function tebnTrain(x: Tensor, bn: BatchNorm2d, p: Tensor, T: number): Tensor {
+  const N = x.shape[0]!;
+  const C = x.shape[1]!;
+  const S = x.size / (N * C);
+  if (p.size !== T || N % T !== 0 || C !== bn.numFeatures) {
+    throw new ShapeError("TEBN", `scales ${fmtShape(p.shape)} / ${bn.numFeatures} channels do not fit T=${T} blocks of ${fmtShape(x.shape)}`);
+  }
+  if (N * S <= 1) throw new ShapeError("TEBN", `needs more than one value per channel in training, got input ${fmtShape(x.shape)}`);
+  const gamma = bn.weight;
+  const beta = bn.bias;
+  const be = getBackend();
+  const y = allocUninit(x.size);
+  const mean = new Float32Array(C);
+  const invStd = new Float32Array(C);
+  be.batchNormTrainForward(x.data, N, C, S, gamma?.data ?? null, beta?.data ?? null, bn.eps, y, mean, invStd, p.data);
+  updateRunningStats(bn.runningMean, bn.runningVar, mean, invStd, N * S, bn.momentum, bn.eps);
+  const inputs = [x, p, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+  // p may change (optimiser step) before backward runs; the kernel needs the values used in the forward
+  const pUsed = new Float32Array(p.data);
+  return record("tebn", inputs, [x.like(y)], ([g]) => {
+    const dx = allocUninit(x.size);
+    const dp = new Float32Array(T);
+    const dgamma = gamma ? new Float32Array(C) : null;
+    const dbeta = beta ? new Float32Array(C) : null;
+    getBackend().batchNormBackward(x.data, g!, N, C, S, gamma?.data ?? null, mean, invStd, dx, dgamma, dbeta, beta?.data ?? null, pUsed, dp);
+    return [x.requiresGrad ? dx : null, dp, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
+  })[0];
+}
+
 export class TEBN extends TemporalModule {
   readonly bn: BatchNorm2d;
   /** p_t, shape [T, 1, 1, 1, 1], init 1. */
@@ -74,6 +109,7 @@ export class TEBN extends TemporalModule {
     if (x.ndim !== 4 || x.shape[0]! % T !== 0) {
       throw new ShapeError("TEBN", `expects time-folded [T·B, ${this.numFeatures}, H, W] with T=${T}, got ${fmtShape(x.shape)}`);
     }
+    if (this.training) return tebnTrain(x, this.bn, this.p, T);
     return scaleTimesteps(this.bn.call(x), this.p, T);
   }
 

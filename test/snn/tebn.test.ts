@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Rng, Tensor, noGrad } from "../../src/engine/index.js";
+import { Rng, Tensor, noGrad, mul, sum, withBackend, tryNativeBackend } from "../../src/engine/index.js";
 import { BatchNorm2d } from "../../src/nn/index.js";
 import { TEBN } from "../../src/snn/index.js";
 import { gradcheck } from "../helpers/gradcheck.js";
@@ -29,6 +29,27 @@ describe("TEBN", () => {
     const x = Tensor.randn([T * B, C, H, W], new Rng(2), 1, true);
     gradcheck((xx) => tebn.forward(xx), [x]);
     gradcheck(() => tebn.forward(x), [tebn.p, tebn.bn.weight!, tebn.bn.bias!]);
+  });
+
+  it.skipIf(!tryNativeBackend())("fused training kernels (p_t inside batch norm) agree on the js and native backends", () => {
+    const run = (backend: "js" | "native") =>
+      withBackend(backend, () => {
+        const tebn = new TEBN(5, 4);
+        tebn.p.data.set([0.6, 1.4, 0.9, 1.1]);
+        tebn.bn.weight!.data.set([1.2, 0.7, 1, 0.5, 1.5]);
+        tebn.bn.bias!.data.set([0.2, -0.1, 0, 0.3, -0.4]);
+        const x = Tensor.randn([4 * 3, 5, 6, 6], new Rng(8), 2, true);
+        const w = Tensor.randn([4 * 3, 5, 6, 6], new Rng(9));
+        const y = tebn.forward(x);
+        sum(mul(y, w)).backward();
+        return [y.data, x.grad!.data, tebn.p.grad!.data, tebn.bn.weight!.grad!.data, tebn.bn.bias!.grad!.data, tebn.bn.runningVar.data].map((a) => Array.from(a));
+      });
+    const js = run("js");
+    const nat = run("native");
+    for (let k = 0; k < js.length; k++) {
+      const scale = Math.max(1, ...js[k]!.map(Math.abs));
+      for (let i = 0; i < js[k]!.length; i++) expect(Math.abs(nat[k]![i]! - js[k]![i]!) / scale).toBeLessThan(1e-4);
+    }
   });
 
   it("single-step works in eval mode and matches multi-step eval", () => {

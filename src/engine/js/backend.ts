@@ -286,8 +286,9 @@ function avgPool2dBackward(dy: Float32Array, dx: Float32Array, p: Pool2dParams):
 
 function batchNormTrainForward(x: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null,
                                beta: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array,
-                               invStd: Float32Array): void {
+                               invStd: Float32Array, blockScale: Float32Array | null = null): void {
   const cnt = N * S;
+  const blockLen = blockScale ? N / blockScale.length : N;
   for (let ch = 0; ch < C; ch++) {
     // Two passes (mean, then centred squares) in float64: no cancellation for large-mean channels.
     let acc = 0;
@@ -311,43 +312,57 @@ function batchNormTrainForward(x: Float32Array, N: number, C: number, S: number,
     const shift = (beta ? beta[ch]! : 0) - mu * scale;
     for (let b = 0; b < N; b++) {
       const base = (b * C + ch) * S;
-      for (let i = 0; i < S; i++) y[base + i] = x[base + i]! * scale + shift;
+      const ps = blockScale ? blockScale[Math.floor(b / blockLen)]! : 1;
+      for (let i = 0; i < S; i++) y[base + i] = (x[base + i]! * scale + shift) * ps;
     }
   }
 }
 
 function batchNormBackward(x: Float32Array, dy: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null,
                            mean: Float32Array, invStd: Float32Array, dx: Float32Array, dgamma: Float32Array | null,
-                           dbeta: Float32Array | null): void {
+                           dbeta: Float32Array | null, beta: Float32Array | null = null, blockScale: Float32Array | null = null,
+                           dBlockScale: Float32Array | null = null): void {
   const cnt = N * S;
+  const T = blockScale ? blockScale.length : 1;
+  const blockLen = N / T;
+  const dp = new Float64Array(T);
   for (let ch = 0; ch < C; ch++) {
     const mu = mean[ch]!;
     const is = invStd[ch]!;
+    const gam = gamma ? gamma[ch]! : 1;
+    const bet = beta ? beta[ch]! : 0;
     let sdy = 0;
     let sdyx = 0;
     for (let b = 0; b < N; b++) {
       const base = (b * C + ch) * S;
+      const t = Math.floor(b / blockLen);
+      const ps = blockScale ? blockScale[t]! : 1;
       for (let i = 0; i < S; i++) {
         const g = dy[base + i]!;
-        sdy += g;
-        sdyx += g * (x[base + i]! - mu);
+        const xc = x[base + i]! - mu;
+        sdy += ps * g;
+        sdyx += ps * g * xc;
+        // dL/dp_t = sum dy * BN(x) over block t
+        if (blockScale) dp[t]! += g * (gam * is * xc + bet);
       }
     }
-    const dg = sdyx * is; // sum dy * xhat
+    const dg = sdyx * is; // sum (p dy) * xhat
     if (dgamma) dgamma[ch] = dg;
     if (dbeta) dbeta[ch] = sdy;
-    // dx = gamma*is * (dy - mean(dy) - xhat * mean(dy*xhat))
-    const k = (gamma ? gamma[ch]! : 1) * is;
+    // dx = gamma*is * (p dy - mean(p dy) - xhat * mean(p dy*xhat))
+    const k = gam * is;
     const mdy = cnt > 0 ? sdy / cnt : 0;
     const mdyx = cnt > 0 ? dg / cnt : 0;
     for (let b = 0; b < N; b++) {
       const base = (b * C + ch) * S;
+      const ps = blockScale ? blockScale[Math.floor(b / blockLen)]! : 1;
       for (let i = 0; i < S; i++) {
         const xh = (x[base + i]! - mu) * is;
-        dx[base + i] = k * (dy[base + i]! - mdy - xh * mdyx);
+        dx[base + i] = k * (ps * dy[base + i]! - mdy - xh * mdyx);
       }
     }
   }
+  if (blockScale && dBlockScale) for (let t = 0; t < T; t++) dBlockScale[t] = dp[t]!;
 }
 
 function channelAffine(x: Float32Array, N: number, C: number, S: number, scale: Float32Array, shift: Float32Array,

@@ -21,6 +21,20 @@ function checkVec(name: string, t: Tensor | null | undefined, C: number, x: Tens
   return t;
 }
 
+/** r = (1 - momentum) r + momentum * batch stat, with the unbiased variance rebuilt from the kernel's invStd. */
+export function updateRunningStats(rm: Tensor, rv: Tensor, mean: Float32Array, invStd: Float32Array, cnt: number,
+                                   momentum: number, eps: number): void {
+  const corr = cnt / (cnt - 1);
+  const m = rm.data;
+  const v = rv.data;
+  for (let c = 0; c < m.length; c++) {
+    const is = invStd[c]!;
+    const varB = 1 / (is * is) - eps;
+    m[c] = (1 - momentum) * m[c]! + momentum * mean[c]!;
+    v[c] = (1 - momentum) * v[c]! + momentum * Math.max(varB, 0) * corr;
+  }
+}
+
 /**
  * training: y = (x - mean_B) / sqrt(var_B + eps) * gamma + beta with biased batch variance, and running stats
  * updated in place: r = (1 - momentum) r + momentum * stat (unbiased variance), like PyTorch.
@@ -56,17 +70,7 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
     const mean = allocZeroed(C);
     const invStd = allocZeroed(C);
     backend.batchNormTrainForward(x.data, N, C, S, ga ? ga.data : null, be ? be.data : null, eps, y, mean, invStd);
-    if (training && rm && rv) {
-      const corr = cnt / (cnt - 1);
-      const m = rm.data;
-      const v = rv.data;
-      for (let c = 0; c < C; c++) {
-        const is = invStd[c]!;
-        const varB = 1 / (is * is) - eps;
-        m[c] = (1 - momentum) * m[c]! + momentum * mean[c]!;
-        v[c] = (1 - momentum) * v[c]! + momentum * Math.max(varB, 0) * corr;
-      }
-    }
+    if (training && rm && rv) updateRunningStats(rm, rv, mean, invStd, cnt, momentum, eps);
     return record(op, inputs, [x.like(y)], ([g]) => {
       const dx = allocUninit(x.size);
       const dgamma = ga && ga.requiresGrad ? allocZeroed(C) : null;
