@@ -7,6 +7,7 @@
 #include <malloc.h>
 #endif
 #include <string>
+#include <utility>
 #include "common.h"
 #ifdef SPIKECUT_DNNL
 #include <dnnl.hpp>
@@ -281,6 +282,14 @@ Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// TEBN's optional per-timestep scale: argument idx, T = its length, which must divide N. {nullptr, 1} when absent.
+std::pair<const float*, int64_t> blockScaleArg(const Napi::CallbackInfo& info, const char* fn, size_t idx, int64_t N) {
+  if (info.Length() <= idx || info[idx].IsNull() || info[idx].IsUndefined()) return {nullptr, 1};
+  F32 p = f32(info, fn, idx, "blockScale");
+  if (p.n < 1 || N % p.n != 0) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": blockScale length must divide N");
+  return {p.p, p.n};
+}
+
 Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
   const char* fn = "batchNormTrainForward";
   F32 x = f32(info, fn, 0, "x");
@@ -296,15 +305,7 @@ Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
   need(info, fn, is, "invStd", C);
   if (g.p) need(info, fn, g, "gamma", C);
   if (b.p) need(info, fn, b, "beta", C);
-  // optional: per-timestep output scale (TEBN) over T equal blocks of samples
-  const float* ps = nullptr;
-  int64_t T = 1;
-  if (info.Length() > 10 && !info[10].IsNull() && !info[10].IsUndefined()) {
-    F32 p = f32(info, fn, 10, "blockScale");
-    T = p.n;
-    if (T < 1 || N % T != 0) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": blockScale length must divide N");
-    ps = p.p;
-  }
+  const auto [ps, T] = blockScaleArg(info, fn, 10, N);
   bnTrainForward(x.p, N, C, S, g.p, b.p, eps, y.p, mean.p, is.p, ps, T);
   return info.Env().Undefined();
 }
@@ -326,14 +327,10 @@ Napi::Value BnBackward(const Napi::CallbackInfo& info) {
   if (dg.p) need(info, fn, dg, "dgamma", C);
   if (db.p) need(info, fn, db, "dbeta", C);
   // optional TEBN arguments: beta (for dL/dp), blockScale p[T], dBlockScale[T]
-  const float *bet = nullptr, *ps = nullptr;
+  const auto [ps, T] = blockScaleArg(info, fn, 12, N);
+  const float* bet = nullptr;
   float* dps = nullptr;
-  int64_t T = 1;
-  if (info.Length() > 12 && !info[12].IsNull() && !info[12].IsUndefined()) {
-    F32 p = f32(info, fn, 12, "blockScale");
-    T = p.n;
-    if (T < 1 || N % T != 0) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": blockScale length must divide N");
-    ps = p.p;
+  if (ps) {
     F32 bb = f32(info, fn, 11, "beta", true);
     if (bb.p) need(info, fn, bb, "beta", C);
     bet = bb.p;
