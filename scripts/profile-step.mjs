@@ -1,5 +1,5 @@
 // Per-kernel time of one training step (wraps every backend method with a timer). Usage:
-//   node scripts/profile-step.mjs [ann|snn]   (the bench cases train_ann_vgg_small / train_snn_vgg_small_T4)
+//   node scripts/profile-step.mjs [ann|snn|infer]   (bench cases train_ann_vgg_small, train_snn_vgg_small_T4, infer_snn_vgg_small_T8)
 import { performance } from "node:perf_hooks";
 const root = new URL("../dist/src/", import.meta.url);
 const { getBackend, setBackend } = await import(new URL("engine/backends.js", root));
@@ -24,9 +24,9 @@ for (const k of Object.keys(be)) {
 Object.setPrototypeOf(wrapped, Object.getPrototypeOf(be));
 setBackend(wrapped);
 // the training step of the bench case (same model, batch, loss and optimiser), with the wrapped backend active
-const { cases } = await import(new URL("../dist/bench/cases/train.js", import.meta.url));
-const name = route === "ann" ? "train_ann_vgg_small" : "train_snn_vgg_small_T4";
-if (route !== "ann" && T !== 4) throw new Error("the bench's SNN case is T = 4");
+const { cases } = await import(new URL(route === "infer" ? "../dist/bench/cases/infer.js" : "../dist/bench/cases/train.js", import.meta.url));
+const name = route === "infer" ? "infer_snn_vgg_small_T8" : route === "ann" ? "train_ann_vgg_small" : "train_snn_vgg_small_T4";
+if (route === "snn" && T !== 4) throw new Error("the bench's SNN case is T = 4");
 const step = cases.find((c) => c.name === name).setup().run;
 for (let i = 0; i < 5; i++) step();
 times.clear();
