@@ -1,10 +1,9 @@
-// Per-kernel time of one training step (wraps every backend method with a timer). Usage:
+// Per-kernel time of one step of a bench case (wraps every backend method with a timer). Usage:
 //   node scripts/profile-step.mjs [ann|snn|infer]   (bench cases train_ann_vgg_small, train_snn_vgg_small_T4, infer_snn_vgg_small_T8)
 import { performance } from "node:perf_hooks";
 const root = new URL("../dist/src/", import.meta.url);
 const { getBackend, setBackend } = await import(new URL("engine/backends.js", root));
 const route = process.argv[2] ?? "ann";
-const T = Number(process.argv[3] ?? (route === "ann" ? 1 : 4));
 const be = getBackend();
 const times = new Map();
 const wrapped = { ...be };
@@ -26,7 +25,7 @@ setBackend(wrapped);
 // the training step of the bench case (same model, batch, loss and optimiser), with the wrapped backend active
 const { cases } = await import(new URL(route === "infer" ? "../dist/bench/cases/infer.js" : "../dist/bench/cases/train.js", import.meta.url));
 const name = route === "infer" ? "infer_snn_vgg_small_T8" : route === "ann" ? "train_ann_vgg_small" : "train_snn_vgg_small_T4";
-if (route === "snn" && T !== 4) throw new Error("the bench's SNN case is T = 4");
+if (!["ann", "snn", "infer"].includes(route)) throw new Error(`usage: profile-step.mjs ann|snn|infer, got ${route}`);
 const step = cases.find((c) => c.name === name).setup().run;
 for (let i = 0; i < 5; i++) step();
 times.clear();
