@@ -219,6 +219,29 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value ConvBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "conv2dBackward";
+  F32 x = f32(info, fn, 0, "x"), dy = f32(info, fn, 1, "dy"), w = f32(info, fn, 2, "w"), dx = f32(info, fn, 3, "dx", true),
+      dw = f32(info, fn, 4, "dw", true), db = f32(info, fn, 5, "db", true);
+  ConvP p = convParams(info, fn, 6);
+  int64_t xs, ws, ys;
+  convSizes(info, fn, p, xs, ws, ys);
+  need(info, fn, x, "x", xs);
+  need(info, fn, dy, "dy", ys);
+  need(info, fn, w, "w", ws);
+  if (dx.p) need(info, fn, dx, "dx", xs);
+  if (dw.p) need(info, fn, dw, "dw", ws);
+  if (db.p) need(info, fn, db, "db", p.k);
+  if (db.p && !dw.p) fail(info, fn, "db needs dw (the bias gradient comes from the weight pass)");
+  if (p.n) {
+    convBackward(p, x.p, dy.p, w.p, dx.p, dw.p, db.p);
+  } else {
+    if (dw.p) std::fill(dw.p, dw.p + ws, 0.f);
+    if (db.p) std::fill(db.p, db.p + p.k, 0.f);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
   const char* fn = "conv2dBackwardWeights";
   F32 x = f32(info, fn, 0, "x"), dy = f32(info, fn, 1, "dy"), dw = f32(info, fn, 2, "dw"), db = f32(info, fn, 3, "db", true);
@@ -553,6 +576,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("conv2dForward", ConvForward);
   EXPORT("conv2dBackwardData", ConvBackwardData);
   EXPORT("conv2dBackwardWeights", ConvBackwardWeights);
+  EXPORT("conv2dBackward", ConvBackward);
   EXPORT("maxPool2dForward", MaxPoolForward);
   EXPORT("maxPool2dBackward", MaxPoolBackward);
   EXPORT("avgPool2dForward", AvgPoolForward);

@@ -26,6 +26,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
 void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx);
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db);
+// dx and/or dw may be null (not wanted); db may be null.
+void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db);
 const char* denseLibrary();  // "oneDNN 2.6.3" or "fallback kernels"
 bool denseIsDnnl();
 

@@ -4,6 +4,7 @@
 // reorders, blocked buffers and scratchpads are cached per shape so the hot path allocates nothing.
 #include <dnnl.hpp>
 #include <immintrin.h>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -98,26 +99,53 @@ bool haveAvx512() {
 }
 
 // plain [N, C, S] <-> blocked [N, C/16, S, 16]; toBlocked selects the direction. C % 16 == 0.
-void reorder16(const float* in, float* out, int64_t N, int64_t C, int64_t S, bool toBlocked) {
-  const int64_t CB = C / 16;
-  const bool simd = haveAvx512();
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t cb = 0; cb < CB; cb++) {
-      const int64_t plainOff = (n * C + cb * 16) * S, blockOff = (n * CB + cb) * S * 16;
-      int64_t s0 = 0;
-      if (simd) {
-        for (; s0 + 16 <= S; s0 += 16) {
-          if (toBlocked) transpose16(in + plainOff + s0, S, out + blockOff + s0 * 16, 16);
-          else transpose16(in + blockOff + s0 * 16, 16, out + plainOff + s0, S);
-        }
-      }
-      for (int64_t s = s0; s < S; s++)
-        for (int64_t c = 0; c < 16; c++) {
-          if (toBlocked) out[blockOff + s * 16 + c] = in[plainOff + c * S + s];
-          else out[plainOff + c * S + s] = in[blockOff + s * 16 + c];
-        }
+struct Reorder16Job {
+  const float* in;
+  float* out;
+  int64_t n, c, s;
+  bool toBlocked;
+};
+
+void reorder16Tile(const Reorder16Job& j, int64_t n, int64_t cb, bool simd) {
+  const int64_t C = j.c, S = j.s, CB = C / 16;
+  const int64_t plainOff = (n * C + cb * 16) * S, blockOff = (n * CB + cb) * S * 16;
+  int64_t s0 = 0;
+  if (simd) {
+    for (; s0 + 16 <= S; s0 += 16) {
+      if (j.toBlocked) transpose16(j.in + plainOff + s0, S, j.out + blockOff + s0 * 16, 16);
+      else transpose16(j.in + blockOff + s0 * 16, 16, j.out + plainOff + s0, S);
     }
+  }
+  for (int64_t s = s0; s < S; s++)
+    for (int64_t c = 0; c < 16; c++) {
+      if (j.toBlocked) j.out[blockOff + s * 16 + c] = j.in[plainOff + c * S + s];
+      else j.out[plainOff + c * S + s] = j.in[blockOff + s * 16 + c];
+    }
+}
+
+// Several reorders in one parallel region: each region costs a wake-up of the sleeping OpenMP workers.
+void reorder16(std::initializer_list<Reorder16Job> jobs) {
+  const bool simd = haveAvx512();
+  Reorder16Job js[4];
+  int64_t start[5] = {0, 0, 0, 0, 0};
+  int nj = 0;
+  for (const auto& j : jobs) {
+    js[nj] = j;
+    start[nj + 1] = start[nj] + j.n * (j.c / 16);
+    nj++;
+  }
+  const int64_t total = start[nj];
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < total; i++) {
+    int k = 0;
+    while (i >= start[k + 1]) k++;
+    const int64_t local = i - start[k], cbs = js[k].c / 16;
+    reorder16Tile(js[k], local / cbs, local % cbs, simd);
+  }
+}
+
+void reorder16(const float* in, float* out, int64_t N, int64_t C, int64_t S, bool toBlocked) {
+  reorder16({Reorder16Job{in, out, N, C, S, toBlocked}});
 }
 
 // One tensor argument of a primitive: the user's NCHW buffer and, when the primitive wants another layout,
@@ -433,6 +461,41 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
   }
   e.prim.execute(strm(), args);
   e.dw.finish();
+  strm().wait();
+}
+
+// Both backward passes in one call: dy is brought into the blocked layout once for the two primitives, in the same
+// parallel region as x (two reorders and a wake-up fewer than convBackwardData + convBackwardWeights).
+void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db) {
+  BwdDataEntry* bd = dx ? &bdEntry(p) : nullptr;
+  BwdWeiEntry* bw = dw && !conv1Eligible(p) ? &bwEntry(p, db != nullptr) : nullptr;
+  const bool shared = bd && bw && bd->dy.own16 && bw->dy.own16 && bw->src.own16 &&
+                      bd->dy.prim.get_desc() == bw->dy.prim.get_desc();
+  if (!shared) {
+    if (dx) convBackwardData(p, dy, w, dx);
+    if (dw) convBackwardWeights(p, x, dy, dw, db);
+    return;
+  }
+  memory& dyB = bd->dy.prim;
+  memory& xB = bw->src.prim;
+  reorder16({Reorder16Job{dy, static_cast<float*>(dyB.get_data_handle()), p.n, p.k, p.oh * p.ow, true},
+             Reorder16Job{x, static_cast<float*>(xB.get_data_handle()), p.n, p.c, p.h * p.w, true}});
+  SignalBlock guard(bd->jitGemm || bw->jitGemm);
+  bd->prim.execute(strm(), {{DNNL_ARG_DIFF_DST, dyB},
+                            {DNNL_ARG_WEIGHTS, bd->wei.in(w)},
+                            {DNNL_ARG_DIFF_SRC, bd->dx.out(dx)},
+                            {DNNL_ARG_SCRATCHPAD, bd->scratch}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xB},
+                                       {DNNL_ARG_DIFF_DST, dyB},
+                                       {DNNL_ARG_DIFF_WEIGHTS, bw->dw.out(dw)},
+                                       {DNNL_ARG_SCRATCHPAD, bw->scratch}};
+  if (db) {
+    bw->db.set_data_handle(db);
+    args[DNNL_ARG_DIFF_BIAS] = bw->db;
+  }
+  bw->prim.execute(strm(), args);
+  bd->dx.finish();
+  bw->dw.finish();
   strm().wait();
 }
 

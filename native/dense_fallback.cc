@@ -306,4 +306,9 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
     }
 }
 
+void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db) {
+  if (dx) convBackwardData(p, dy, w, dx);
+  if (dw) convBackwardWeights(p, x, dy, dw, db);
+}
+
 }  // namespace spikecut

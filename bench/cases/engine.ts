@@ -26,8 +26,9 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
         level: "op",
         run: () =>
           tidy(() => {
-            x.grad = null;
-            w.grad = null;
+            // what an optimiser's zeroGrad does: the gradients' memory goes back to the pool for the next step
+            x.releaseGrad();
+            w.releaseGrad();
             conv2d(x, w, null, { padding: 1 }).backward(g);
           }),
       };
@@ -51,7 +52,7 @@ function linearCase(n: number, i: number, o: number, backward: boolean): BenchCa
         level: "op",
         run: () =>
           tidy(() => {
-            x.grad = w.grad = b.grad = null;
+            for (const t of [x, w, b]) t.releaseGrad();
             linear(x, w, b).backward(g);
           }),
       };
@@ -89,7 +90,7 @@ const batchNormCase: BenchCase = {
       level: "op",
       run: () =>
         tidy(() => {
-          x.grad = gamma.grad = beta.grad = null;
+          for (const t of [x, gamma, beta]) t.releaseGrad();
           batchNorm(x, gamma, beta, rm, rv, { training: true }).backward(g);
         }),
     };

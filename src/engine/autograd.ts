@@ -7,7 +7,7 @@
  */
 import type { Tensor } from "./tensor.js";
 import { getBackend } from "./backends.js";
-import { allocUninit } from "./memory.js";
+import { adoptAsLeafGrad, allocSerial, allocUninit, allocatedSince } from "./memory.js";
 
 export type BackwardFn = (gradOutputs: (Float32Array | null)[]) => (Float32Array | null)[];
 
@@ -123,6 +123,27 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
     getBackend().add(prev, g, prev);
   };
 
+  // Leaf gradients wait here until the pass ends, then become .grad: adopted without a copy when the buffer was
+  // allocated during this pass and no other leaf got the same buffer (add hands [g, g] to two leaves).
+  const since = allocSerial();
+  const leaves = new Map<Tensor, { g: Float32Array; owned: boolean }>();
+  const accumulateLeaf = (t: Tensor, g: Float32Array): void => {
+    if (!t.requiresGrad) return;
+    const s = leaves.get(t);
+    if (!s) {
+      leaves.set(t, { g, owned: false });
+      return;
+    }
+    if (!s.owned) {
+      const sum = allocUninit(s.g.length);
+      getBackend().add(s.g, g, sum);
+      s.g = sum;
+      s.owned = true;
+      return;
+    }
+    getBackend().add(s.g, g, s.g);
+  };
+
   if (root.gradNode) accumulate(root, seed);
   else accumulateLeaf(root, seed);
 
@@ -151,13 +172,16 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
       else accumulateLeaf(inp, g);
     });
   }
-}
 
-function accumulateLeaf(t: Tensor, g: Float32Array): void {
-  if (!t.requiresGrad) return;
-  if (!t.grad) {
-    t.grad = t.like(new Float32Array(g));
-    return;
+  const holders = new Map<ArrayBuffer, number>();
+  for (const { g } of leaves.values()) holders.set(g.buffer as ArrayBuffer, (holders.get(g.buffer as ArrayBuffer) ?? 0) + 1);
+  for (const [t, { g }] of leaves) {
+    if (t.grad) {
+      getBackend().add(t.grad.data, g, t.grad.data);
+      continue;
+    }
+    const exclusive = holders.get(g.buffer as ArrayBuffer) === 1 && g.byteOffset === 0 && allocatedSince(g, since);
+    if (exclusive) adoptAsLeafGrad(g);
+    t.grad = t.like(exclusive ? g : new Float32Array(g));
   }
-  getBackend().add(t.grad.data, g, t.grad.data);
 }

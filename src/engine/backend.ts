@@ -76,6 +76,9 @@ export interface Backend {
   conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void;
   /** dw (and db when given) are overwritten. */
   conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null, p: Conv2dParams): void;
+  /** Both backward passes in one call (the native one shares the blocked dy): dx, dw, db overwritten when given; db needs dw. */
+  conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array | null, dw: Float32Array | null,
+                 db: Float32Array | null, p: Conv2dParams): void;
 
   // ---- pooling ----
   /** argmax receives, per output cell, the flat input index (within the n,c plane) of the max. */

@@ -23,6 +23,11 @@ const free = new Map<number, ArrayBuffer[]>();
 let idleBytes = 0;
 /** Buffers handed out in each open scope, innermost last. */
 const scopes: Set<ArrayBuffer>[] = [];
+/** Hand-out serial of every buffer from allocUninit/allocZeroed, so autograd can tell a fresh gradient buffer. */
+let serial = 0;
+const handedAt = new WeakMap<ArrayBuffer, number>();
+/** Buffers that became a leaf's .grad through adoptAsLeafGrad: the only ones recycleLeafGrad may take back. */
+const leafGradBuffers = new WeakSet<ArrayBuffer>();
 
 /**
  * Buffers are pooled by size class (8 classes per power of two, at most 12.5% slack), not exact size: anytime
@@ -44,14 +49,63 @@ function take(n: number): Float32Array | null {
   if (buf) idleBytes -= bytes;
   else buf = new ArrayBuffer(bytes);
   scopes[scopes.length - 1]!.add(buf);
+  handedAt.set(buf, ++serial);
   return new Float32Array(buf, 0, n);
+}
+
+/** The current hand-out serial: buffers allocated after this call have a larger one. */
+export function allocSerial(): number {
+  return serial;
+}
+
+/** Whether this array's buffer came from allocUninit/allocZeroed after the given serial. */
+export function allocatedSince(a: Float32Array, since: number): boolean {
+  return (handedAt.get(a.buffer as ArrayBuffer) ?? 0) > since;
+}
+
+/**
+ * Makes a freshly allocated gradient buffer the long-lived .grad of a leaf without copying it: the open scope no
+ * longer returns it to the pool. The caller guarantees nothing else references the buffer. Later,
+ * recycleLeafGrad gives it back, so a training loop's parameter gradients reuse the same memory every step.
+ */
+export function adoptAsLeafGrad(a: Float32Array): void {
+  const buf = a.buffer as ArrayBuffer;
+  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(buf)) break;
+  leafGradBuffers.add(buf);
+}
+
+/**
+ * Returns a leaf gradient's memory to the pool (the optimiser's zeroGrad does this). Only buffers adopted by
+ * autograd are taken; the transfer detaches every view, so a reference kept to the old .grad reads as empty
+ * instead of seeing the next step's gradient. Returns whether the buffer was taken.
+ */
+export function recycleLeafGrad(a: Float32Array): boolean {
+  const buf = a.buffer as ArrayBuffer;
+  if (!leafGradBuffers.has(buf)) return false;
+  leafGradBuffers.delete(buf);
+  for (const scope of scopes) if (scope.has(buf)) return false;
+  const bytes = buf.byteLength;
+  // only buffers of a pooled size class can be handed out again
+  if (bytes < MIN_POOLED * 4 || sizeClass(bytes) !== bytes || idleBytes + bytes > idleLimitBytes) return false;
+  const moved = structuredClone(buf, { transfer: [buf] });
+  let list = free.get(bytes);
+  if (!list) free.set(bytes, (list = []));
+  list.push(moved);
+  idleBytes += bytes;
+  return true;
 }
 
 /** n floats, all zero. Pooled inside `tidy`. */
 export function allocZeroed(n: number): Float32Array {
   const a = take(n);
-  if (!a) return new Float32Array(n);
+  if (!a) return unpooled(n);
   return a.fill(0);
+}
+
+function unpooled(n: number): Float32Array {
+  const a = new Float32Array(n);
+  handedAt.set(a.buffer as ArrayBuffer, ++serial);
+  return a;
 }
 
 /**
@@ -59,7 +113,7 @@ export function allocZeroed(n: number): Float32Array {
  * caller overwrites completely. Pooled inside `tidy`.
  */
 export function allocUninit(n: number): Float32Array {
-  const a = take(n) ?? new Float32Array(n);
+  const a = take(n) ?? unpooled(n);
   if (poison) a.fill(NaN);
   return a;
 }

@@ -4,6 +4,7 @@
  * tape's back (optimisers mutate parameters under noGrad).
  */
 import { GradNode, isGradEnabled, record, runBackward } from "./autograd.js";
+import { recycleLeafGrad } from "./memory.js";
 import { ShapeError, fmtShape } from "./errors.js";
 import { Rng, globalRng } from "./random.js";
 
@@ -171,6 +172,15 @@ export class Tensor {
     return this;
   }
   zeroGrad(): void {
+    this.grad = null;
+  }
+  /**
+   * Drops .grad and gives its memory back to the activation pool when autograd allocated it, so the next backward
+   * reuses it instead of faulting in a fresh buffer (what a training loop wants every step). The old gradient
+   * array is detached: a reference kept to it reads as empty instead of silently changing.
+   */
+  releaseGrad(): void {
+    if (this.grad) recycleLeafGrad(this.grad.data);
     this.grad = null;
   }
 

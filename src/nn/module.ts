@@ -146,7 +146,7 @@ export abstract class Module {
     return this.train(false);
   }
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) p.releaseGrad();
   }
 
   // ---- state -------------------------------------------------------------------------------------------

@@ -178,8 +178,26 @@ for (const b of builds) {
           close(dw2, dw1);
           if (withDb) close(db2, db1);
         }
+        // the fused backward (one blocked dy for both passes), every combination of wanted gradients
+        for (const [wantDx, wantDw, wantDb] of [[true, true, true], [true, true, false], [true, false, false], [false, true, true], [false, true, false]]) {
+          const dw1 = new Float32Array(w.length), db1 = new Float32Array(p.k);
+          js.conv2dBackwardWeights(x, dy, dw1, db1, p);
+          const dx3 = wantDx ? new Float32Array(x.length).fill(NaN) : null;
+          const dw3 = wantDw ? new Float32Array(w.length).fill(NaN) : null;
+          const db3 = wantDb ? new Float32Array(p.k).fill(NaN) : null;
+          native().conv2dBackward(x, dy, w, dx3, dw3, db3, p);
+          if (dx3) close(dx3, dx1);
+          if (dw3) close(dw3, dw1);
+          if (db3) close(db3, db1);
+        }
       });
     }
+
+    itN("conv2dBackward rejects a bias gradient without the weight gradient", () => {
+      const p = convShapes[1]!;
+      const x = rand(p.n * p.c * p.h * p.w), w = rand(p.k * p.c * p.kh * p.kw), dy = rand(p.n * p.k * p.oh * p.ow);
+      expect(() => native().conv2dBackward(x, dy, w, new Float32Array(x.length), null, new Float32Array(p.k), p)).toThrow(/db needs dw/);
+    });
 
     itN("conv2d repeated calls reuse cached primitives correctly", () => {
       const p = convShapes[1]!;

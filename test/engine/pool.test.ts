@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  Tensor, Rng, conv2d, mean, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope, sizeClass,
+  Tensor, Rng, add, conv2d, mean, mul, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope, sizeClass,
 } from "../../src/engine/index.js";
 import { buildModel } from "../../src/models/build.js";
 import { taskLoss } from "../../src/train/losses.js";
@@ -130,5 +130,70 @@ describe("tidy", () => {
     const b = train(true);
     expect(b.losses).toEqual(a.losses);
     expect(b.params).toEqual(a.params);
+  });
+});
+
+describe("leaf gradients", () => {
+  const n = BIG;
+  const leaf = (seed: number) => Tensor.randn([n], new Rng(seed), 1, true);
+
+  it("adopts a fresh gradient buffer without copying, and it survives the scope", () => {
+    const a = leaf(1), c = leaf(2);
+    const g = tidy(() => {
+      mul(a, c.detach()).backward(Tensor.ones([n]));
+      return a.grad!.data;
+    });
+    expect(g.length).toBe(n);
+    expect(Array.from(g.subarray(0, 3))).toEqual(Array.from(c.data.subarray(0, 3)));
+    // adopted: the gradient's buffer is a pooled size class, not an exact-size copy
+    expect(a.grad!.data.buffer.byteLength).toBe(sizeClass(n * 4));
+  });
+
+  it("never lets two leaves share a buffer (add hands the same gradient to both inputs)", () => {
+    const a = leaf(3), b = leaf(4), c = leaf(5);
+    tidy(() => mul(add(a, b), c.detach()).backward(Tensor.ones([n])));
+    expect(a.grad!.data.buffer).not.toBe(b.grad!.data.buffer);
+    a.grad!.data[0] = 1234;
+    expect(b.grad!.data[0]).toBeCloseTo(c.data[0]!, 6);
+  });
+
+  it("sums several contributions to one leaf, and adds into an existing .grad", () => {
+    const a = leaf(6), c = leaf(7);
+    const run = () => tidy(() => add(mul(a, c.detach()), mul(a, a.detach())).backward(Tensor.ones([n])));
+    run();
+    for (let i = 0; i < 5; i++) expect(a.grad!.data[i]).toBeCloseTo(c.data[i]! + a.data[i]!, 5);
+    run();
+    for (let i = 0; i < 5; i++) expect(a.grad!.data[i]).toBeCloseTo(2 * (c.data[i]! + a.data[i]!), 5);
+  });
+
+  it("releaseGrad returns the buffer to the pool, detaches the old array, and the next backward reuses it", () => {
+    const a = leaf(8), c = leaf(9);
+    const step = () => tidy(() => mul(a, c.detach()).backward(Tensor.ones([n])));
+    step();
+    const old = a.grad!.data;
+    const buf = old.buffer;
+    a.releaseGrad();
+    expect(a.grad).toBeNull();
+    expect(old.length).toBe(0);
+    const idle = poolStats().idleBuffers;
+    step();
+    expect(poolStats().idleBuffers).toBeLessThanOrEqual(idle);
+    expect(a.grad!.data[0]).toBeCloseTo(c.data[0]!, 6);
+    expect(buf.byteLength).toBe(0);
+  });
+
+  it("copies a gradient it did not allocate (the caller's seed), and leaves user-assigned grads alone", () => {
+    const a = leaf(10);
+    const seed = Tensor.ones([n]);
+    tidy(() => mul(a, 1).backward(seed));
+    const a2 = leaf(11);
+    tidy(() => a2.reshape([n]).backward(seed));
+    expect(a2.grad!.data.buffer).not.toBe(seed.data.buffer);
+    a2.grad!.data[0] = 5;
+    expect(seed.data[0]).toBe(1);
+    const mine = Tensor.zeros([n]);
+    a2.grad = mine;
+    a2.releaseGrad();
+    expect(mine.data.length).toBe(n);
   });
 });

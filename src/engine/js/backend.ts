@@ -155,6 +155,13 @@ function conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array,
   }
 }
 
+function conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array | null, dw: Float32Array | null,
+                        db: Float32Array | null, p: Conv2dParams): void {
+  if (db && !dw) throw new Error("conv2dBackward: db needs dw");
+  if (dx) conv2dBackwardData(dy, w, dx, p);
+  if (dw) conv2dBackwardWeights(x, dy, dw, db, p);
+}
+
 function conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null, p: Conv2dParams): void {
   const { n, c, h, k, kh, kw, oh, ow, groups } = p;
   const cg = c / groups;
@@ -471,6 +478,7 @@ export const jsBackend: Backend = {
   conv2dForward,
   conv2dBackwardData,
   conv2dBackwardWeights,
+  conv2dBackward,
   maxPool2dForward,
   maxPool2dBackward,
   avgPool2dForward,

@@ -98,6 +98,7 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     conv2dForward: a.conv2dForward,
     conv2dBackwardData: a.conv2dBackwardData,
     conv2dBackwardWeights: a.conv2dBackwardWeights,
+    conv2dBackward: a.conv2dBackward,
     maxPool2dForward: a.maxPool2dForward,
     maxPool2dBackward: a.maxPool2dBackward,
     avgPool2dForward: a.avgPool2dForward,

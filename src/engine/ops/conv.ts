@@ -58,15 +58,14 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
     const wantB = bias !== null && bias.requiresGrad;
-    if (x.requiresGrad) {
-      dx = allocUninit(x.size);
-      be.conv2dBackwardData(g!, w.data, dx, p);
-    }
+    if (x.requiresGrad) dx = allocUninit(x.size);
     if (w.requiresGrad) {
       dw = allocUninit(w.size);
       if (wantB) db = new Float32Array(p.k);
-      be.conv2dBackwardWeights(x.data, g!, dw, db, p);
-    } else if (wantB) {
+    }
+    if (dx || dw) be.conv2dBackward(x.data, g!, w.data, dx, dw, db, p);
+    if (wantB && !dw) {
+      // without the weight pass the bias gradient is a plain per-channel sum
       const acc = new Float64Array(p.k);
       const ohw = p.oh * p.ow;
       for (let i = 0; i < p.n; i++) {

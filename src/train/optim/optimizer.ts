@@ -68,9 +68,9 @@ export abstract class Optimiser {
     return p.param.weightDecay === false ? 0 : this.weightDecay;
   }
 
-  /** Clears every parameter's gradient. */
+  /** Clears every parameter's gradient and returns its memory to the activation pool (Tensor.releaseGrad). */
   zeroGrad(): void {
-    for (const p of this.params) p.param.grad = null;
+    for (const p of this.params) p.param.releaseGrad();
   }
 
   /** One update of every parameter that has a gradient (under noGrad; parameters are changed in place). */
