@@ -3,11 +3,11 @@
  * `spikecut <command>`: loads only the command it runs (startup stays fast; the native addon is loaded
  * by the commands that compute).
  */
-import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError, type CliCommand, type CliIO } from "./command.js";
+import { parseCommandArgs } from "./args.js";
 
 /** Command name -> module under ./commands (one file per command). */
 const COMMANDS: Record<string, string> = {
@@ -94,13 +94,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   }
   try {
-    const parsed = parseArgs({
-      args: rest,
-      options: command.options,
-      allowPositionals: command.allowPositionals ?? false,
-      strict: true,
-    });
-    return await command.run({ values: parsed.values as Record<string, unknown>, positionals: parsed.positionals }, io);
+    return await command.run(parseCommandArgs(command, rest), io);
   } catch (e) {
     const err = e as Error & { code?: string };
     if (e instanceof UserError || (err.code && err.code.startsWith("ERR_PARSE_ARGS"))) {

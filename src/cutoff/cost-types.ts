@@ -74,6 +74,11 @@ export interface LayerCost {
   macs_per_sample: FullVsCutoff;
   /** Mean spikes per sample at each timestep t = 1..T over the full run (all samples). */
   spikes_per_timestep: number[];
+  /**
+   * Mean spikes per sample at each timestep t = 1..T under cutoff: at t only samples whose stop time is
+   * >= t contribute, but the mean is over all N samples (so it sums to `spikes_per_sample.cutoff`).
+   */
+  spikes_per_timestep_cutoff: number[];
 }
 
 export interface CostReport {

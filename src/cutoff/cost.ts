@@ -70,6 +70,7 @@ export function costAccounting(input: CostInput, stops: ArrayLike<number> | null
   const spikesFull = new Float64Array(L), spikesCut = new Float64Array(L);
   const sopsFull = new Float64Array(L), sopsCut = new Float64Array(L);
   const perT = Array.from({ length: L }, () => new Float64Array(T));
+  const perTCut = Array.from({ length: L }, () => new Float64Array(T));
   let stepsCut = 0;
   for (let n = 0; n < N; n++) {
     const ts = stops ? stops[n] : T;
@@ -81,7 +82,7 @@ export function costAccounting(input: CostInput, stops: ArrayLike<number> | null
         const s = sp.data[o + l];
         const op = sops ? sops.data[o + l] : s * input.layers[l].fanOut;
         spikesFull[l] += s; sopsFull[l] += op; perT[l][t] += s;
-        if (t < ts) { spikesCut[l] += s; sopsCut[l] += op; }
+        if (t < ts) { spikesCut[l] += s; sopsCut[l] += op; perTCut[l][t] += s; }
       }
     }
   }
@@ -100,6 +101,8 @@ export function costAccounting(input: CostInput, stops: ArrayLike<number> | null
       sops_per_sample: { full: sopsFull[l] / N, cutoff: sopsCut[l] / N },
       macs_per_sample: { full: macs * T, cutoff: macs * meanCut },
       spikes_per_timestep: Array.from(perT[l], (v) => v / N),
+      // divided by all N, not by the samples still running, so the vector sums to spikes_per_sample.cutoff
+      spikes_per_timestep_cutoff: Array.from(perTCut[l], (v) => v / N),
     };
   });
   const sum = (f: (x: LayerCost) => { full: number; cutoff: number }) => ({

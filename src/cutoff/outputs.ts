@@ -11,6 +11,11 @@ export interface FromArraysOptions {
   source?: string;
   /** Field name prefix for error messages (e.g. "calibration"). */
   field?: string;
+  /**
+   * File the labels came from, when it is not `source` (a bare .npy with a separate labels file): label
+   * errors must name the file the user has to fix.
+   */
+  labelsSource?: string;
 }
 
 /**
@@ -33,13 +38,14 @@ export function outputsFromFlat(
   if (values.length !== T * N * K) {
     throw new CutoffInputError(src, field, `${T * N * K} values for shape [${T}, ${N}, ${K}]`, `${values.length}`);
   }
-  const labelField = labelFieldOf(field);
-  if (labels.length !== N) throw new CutoffInputError(src, labelField, `${N} labels (one per sample)`, `${labels.length}`);
+  const labelSrc = opts.labelsSource ?? src;
+  const labelField = opts.labelsSource === undefined ? labelFieldOf(field) : "labels";
+  if (labels.length !== N) throw new CutoffInputError(labelSrc, labelField, `${N} labels (one per sample${opts.labelsSource === undefined ? "" : ` of ${src}`})`, `${labels.length}`);
   const lab = new Int32Array(N);
   for (let n = 0; n < N; n++) {
     const v = labels[n];
     if (!(typeof v === "number" && Number.isInteger(v) && v >= 0 && v < K)) {
-      throw new CutoffInputError(src, `${labelField}[${n}]`, `an integer class index in [0, ${K - 1}]`, String(v));
+      throw new CutoffInputError(labelSrc, `${labelField}[${n}]`, `an integer class index in [0, ${K - 1}]`, String(v));
     }
     lab[n] = v;
   }

@@ -46,6 +46,14 @@ export function renderMarkdown(r: CutoffReport): string {
     }
     const t = c.totals;
     L.push(`| **total** | | | ${big(t.spikes_per_sample.full)} → ${big(t.spikes_per_sample.cutoff)} | | ${big(t.sops_per_sample.full)} → ${big(t.sops_per_sample.cutoff)} | ${big(t.macs_per_sample.full)} → ${big(t.macs_per_sample.cutoff)} |`, "");
+    L.push(`Spikes per sample at each timestep t, full run and under cutoff (where a sample counts at t only if its stop time is ≥ t); both rows average over all ${c.N} samples:`, "");
+    L.push(`| layer | run | ${Array.from({ length: c.T }, (_, i) => i + 1).join(" | ")} |`);
+    L.push(`|---|---|${Array.from({ length: c.T }, () => "---").join("|")}|`);
+    for (const l of c.layers) {
+      L.push(`| ${l.name} | full | ${l.spikes_per_timestep.map(big).join(" | ")} |`);
+      L.push(`| ${l.name} | cutoff | ${l.spikes_per_timestep_cutoff.map(big).join(" | ")} |`);
+    }
+    L.push("");
     L.push(`Energy per sample: ${energy(t.energy_pj_per_sample.full)} (full) → ${energy(t.energy_pj_per_sample.cutoff)} (cutoff). **Assumption:** ${c.assumption}`, "");
   }
   L.push("## Notes", "", ...r.notes.map((n) => `- ${n}`), "");

@@ -1,11 +1,12 @@
 /**
  * The versioned JSON report of one cutoff evaluation (`spikecut.cutoff-report/v1`).
  * Field names are snake_case and stable; additions bump the minor part of `schema_version`.
+ *  - 1.1: cost.report.layers[].spikes_per_timestep_cutoff (per-timestep spikes under cutoff).
  */
 import type { CostReport, EnergyModel, PolicyName, PolicyStateBase, SpeedUps } from "../cutoff/index.js";
 
 export const REPORT_SCHEMA = "spikecut.cutoff-report" as const;
-export const REPORT_SCHEMA_VERSION = "1.0" as const;
+export const REPORT_SCHEMA_VERSION = "1.1" as const;
 
 export interface ReportResult {
   policy: PolicyName;

@@ -60,10 +60,17 @@ describe("spikecut binary", () => {
     expect(b.stderr).toContain("bogus");
   });
 
-  it("negative numbers given as separate arguments still produce one-line errors", async () => {
-    const r = await run(["cutoff", "--input", "../shared/fixtures/cutoff-reference.json", "--policy", "topk", "--epsilon", "-0.1"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  it("negative numbers given as separate arguments reach the command: its one-line range error", async () => {
+    for (const flag of ["--epsilon", "-e"]) {
+      const r = await run(["cutoff", "--input", "../shared/fixtures/cutoff-reference.json", "--policy", "topk", flag, "-0.1"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe("spikecut cutoff: --epsilon: -0.1 is out of range, expected >= 0\n");
+    }
+    // a flag followed by another flag is still refused (parseArgs' ambiguity check), on one line
+    const m = await run(["cutoff", "--input", "--policy", "topk"]);
+    expect(m.code).toBe(1);
+    expect(m.stderr.trim().split("\n")).toHaveLength(1);
+    expect(m.stderr).toMatch(/ambiguous/);
   });
 
   it("train: a typo'd config key is reported with the allowed keys before any work starts", async () => {

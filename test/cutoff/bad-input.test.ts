@@ -69,6 +69,23 @@ describe("bad input files", () => {
     i.labels.pop();
     await expectUserError(["--input", file("lab3.json", { test: i }), "--policy", "confidence"], /test\.labels/, /4 labels/);
   });
+  test("a separate labels file (.npy input + --labels) is the file named in label errors", async () => {
+    const outputs = file("ok.npy", writeNpy(new Float32Array(3 * 4 * 3).fill(0.5), [3, 4, 3], "<f4"));
+    const labelFiles = [
+      file("bad.txt", "0 1 5 2"),
+      file("badl.npy", writeNpy(new Int32Array([0, 1, -1, 2]), [4], "<i4")),
+    ];
+    for (const [cmd, extra] of [[cutoffCommand, ["--policy", "confidence"]], [octCommand, []]] as const) {
+      for (const labels of labelFiles) {
+        const r = await runCommand(cmd, ["--input", outputs, "--labels", labels, ...extra]);
+        expect(r.code).toBe(1);
+        expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+        expect(r.stderr).toContain(`${labels}: field "labels[2]": expected an integer class index in [0, 2]`);
+        expect(r.stderr).not.toContain("ok.npy: field");
+      }
+    }
+    await expectUserError(["--input", outputs, "--labels", file("short.txt", "0 1"), "--policy", "confidence"], /short\.txt: field "labels"/, /4 labels/, /ok\.npy/);
+  });
   test("fewer than two classes", async () => {
     await expectUserError(["--input", file("k1.json", { test: good(3, 4, 1) }), "--policy", "confidence"], /k1\.json/, /test\.per_step\[0\]\[0\]/, /at least two classes/);
     const z = writeZip([{ name: "outputs.npy", data: writeNpy(new Float32Array(4), [2, 2, 1]) }, { name: "labels.npy", data: writeNpy(new Int32Array([0, 0]), [2], "<i4") }]);
@@ -77,6 +94,14 @@ describe("bad input files", () => {
   test("epsilon outside [0, 1)", async () => {
     const p = file("ok.json", { calibration: good(), test: good() });
     for (const e of ["1", "-0.1", "2", "abc", "1e-9x"]) await expectUserError(["--input", p, "--policy", "topk", `--epsilon=${e}`], /--epsilon/);
+  });
+  test("a negative value as a separate argument gets the range message, not parseArgs' ambiguity hint", async () => {
+    const p = file("okneg.json", { calibration: good(), test: good() });
+    const rangeError = /^--epsilon: -0\.1 is out of range, expected >= 0$/;
+    await expectUserError(["--input", p, "--policy", "topk", "--epsilon", "-0.1"], rangeError);
+    await expectUserError(["--input", p, "--policy", "topk", "-e", "-0.1"], rangeError);
+    await expectUserError(["--input", p, "--policy", "topk", "--epsilon", "0.1", "--epsilon", "-.5"], /^--epsilon: -0\.5 is out of range/);
+    await expectUserError(["--input", p, "--policy", "topk", "--pj-ac", "-1"], /^--pj-ac: -1 is out of range, expected >= 0$/);
   });
   test("T mismatch between calibration and test (same file and separate file)", async () => {
     await expectUserError(["--input", file("tm.json", { calibration: good(4), test: good(3) }), "--policy", "topk"], /tm\.json/, /calibration/, /T=3/);

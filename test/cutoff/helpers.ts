@@ -26,15 +26,14 @@ export function expectedCases(): { key: string; policy: "topk" | "confidence" | 
   return out;
 }
 
-/** Run a CLI command's run() with parseArgs like main.ts does, capturing output. */
+/** Run a CLI command's run() with the flag parsing main.ts uses, capturing output. */
 export async function runCommand(cmd: CliCommand, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { parseArgs } = await import("node:util");
+  const { parseCommandArgs } = await import("../../src/cli/args.js");
   const { UserError } = await import("../../src/cli/command.js");
   let stdout = "", stderr = "";
   const io = { stdout: (s: string) => { stdout += s; }, stderr: (s: string) => { stderr += s; } };
   try {
-    const p = parseArgs({ args: argv, options: cmd.options, allowPositionals: cmd.allowPositionals ?? false, strict: true });
-    const code = await cmd.run({ values: p.values as Record<string, unknown>, positionals: p.positionals }, io);
+    const code = await cmd.run(parseCommandArgs(cmd, argv), io);
     return { code, stdout, stderr };
   } catch (e) {
     if (e instanceof UserError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {

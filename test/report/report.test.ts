@@ -60,7 +60,7 @@ describe("report rendering", () => {
   const noCost = buildCutoffReport(data, sweeps);
   test("versioned JSON that round-trips", () => {
     expect(withCost.schema).toBe(REPORT_SCHEMA);
-    expect(withCost.schema_version).toBe("1.0");
+    expect(withCost.schema_version).toBe("1.1");
     const back = JSON.parse(reportToJson(withCost));
     expect(back).toEqual(JSON.parse(JSON.stringify(withCost)));
     expect(back.policies[0].results[1].state.beta).toHaveLength(8);

@@ -59,7 +59,7 @@ export function loadOutputsFile(path: string, opts: LoadOptions = {}): OutputsDa
     const arr = parseNpy(u8(readBytes(path)), path, "outputs");
     if (!opts.labelsPath) throw new CutoffInputError(path, "labels", "a labels file for a bare .npy (pass --labels FILE), or use .npz with a labels array", "none");
     const labels = loadLabels(opts.labelsPath);
-    return { source: path, calibration: null, test: npyToOutputs(arr, labels, path, "outputs", `labels (${opts.labelsPath})`, acc) };
+    return { source: path, calibration: null, test: npyToOutputs(arr, labels, path, "outputs", "labels", acc, opts.labelsPath) };
   }
   throw new CutoffInputError(path, "(file name)", "a .json, .npz, .npy or .csv outputs file", JSON.stringify(path.split("/").pop()));
 }

@@ -12,14 +12,16 @@ import { checkCompatible, outputsFromFlat } from "../outputs.js";
 import { parseNpy, type NpyArray } from "./npy.js";
 import { readZipEntries, readZipEntry } from "./zip.js";
 
-export function npyToOutputs(arr: NpyArray, labels: NpyArray, source: string, field: string, labelField: string, accumulation: Accumulation): CutoffOutputs {
+/** `labelsSource`: the labels file when the labels are not in `source` (a bare .npy + --labels FILE). */
+export function npyToOutputs(arr: NpyArray, labels: NpyArray, source: string, field: string, labelField: string, accumulation: Accumulation, labelsSource?: string): CutoffOutputs {
   if (arr.shape.length !== 3) throw new CutoffInputError(source, field, "a 3-D array [T, N, K]", `shape (${arr.shape.join(", ")})`);
   if (!/f[48]$/.test(arr.dtype)) throw new CutoffInputError(source, field, "float32 or float64 values", `dtype ${arr.dtype}`);
   const [T, N, K] = arr.shape;
   if (labels.shape.length !== 1 || labels.shape[0] !== N) {
-    throw new CutoffInputError(source, labelField, `a 1-D array of ${N} labels (N of ${field})`, `shape (${labels.shape.join(", ")})`);
+    const of = labelsSource === undefined ? field : `${field} in ${source}`;
+    throw new CutoffInputError(labelsSource ?? source, labelField, `a 1-D array of ${N} labels (N of ${of})`, `shape (${labels.shape.join(", ")})`);
   }
-  return outputsFromFlat(arr.data, [T, N, K], labels.data as ArrayLike<number>, { source, field, accumulation });
+  return outputsFromFlat(arr.data, [T, N, K], labels.data as ArrayLike<number>, { source, field, accumulation, labelsSource });
 }
 
 export function parseNpz(buf: Uint8Array, source: string, accumulation: Accumulation = "per-step"): OutputsDataset {
