@@ -31,6 +31,19 @@ describe("spikecut binary", () => {
     expect(existsSync(BIN), `${BIN} missing: run npm run build`).toBe(true);
   });
 
+  it("stops quietly when its reader closes the pipe early (spikecut ... | head)", async () => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [BIN, "cutoff", "--input", resolve("../shared/fixtures/cutoff-reference.json"), "--policy", "topk",
+        "--epsilon", "0", "--epsilon", "0.01", "--epsilon", "0.02"], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.stdout.once("data", () => child.stdout.destroy());
+      child.on("close", (code) => done({ code, stderr }));
+    });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.code).toBe(0);
+  });
+
   it("--version names the compute path", async () => {
     const r = await run(["--version"]);
     expect(r.code).toBe(0);
