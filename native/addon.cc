@@ -451,13 +451,26 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
 }
 Napi::Value NeuronStep(const Napi::CallbackInfo& info) {
   const char* fn = "neuronStep";
-  F32 x = f32(info, fn, 0, "x"), v = f32(info, fn, 1, "v"), s = f32(info, fn, 2, "s"), u = f32(info, fn, 3, "u"), o = f32(info, fn, 4, "out");
+  F32 x = f32(info, fn, 0, "x"), v = f32(info, fn, 1, "v"), s = f32(info, fn, 2, "s"), u = f32(info, fn, 3, "u", true),
+      o = f32(info, fn, 4, "out");
   need(info, fn, v, "v", x.n);
   need(info, fn, s, "s", x.n);
-  need(info, fn, u, "u", x.n);
+  if (u.p) need(info, fn, u, "u", x.n);
   need(info, fn, o, "out", x.n);
+  // optional input affine: scale, shift, C, S (a batch norm in eval mode folded into the step)
+  F32 scale{}, shift{};
+  int64_t C = 1, S = 1;
+  if (info.Length() > 9 && !info[9].IsUndefined() && !info[9].IsNull()) {
+    scale = f32(info, fn, 9, "scale");
+    shift = f32(info, fn, 10, "shift");
+    C = dim(info, fn, num(info, fn, 11, "C"), "C");
+    S = dim(info, fn, num(info, fn, 12, "S"), "S");
+    need(info, fn, scale, "scale", C);
+    need(info, fn, shift, "shift", C);
+    if (C == 0 || S == 0 || x.n % (C * S) != 0) fail(info, fn, "x's size must be a multiple of C*S (rows of C channel planes of S elements)");
+  }
   neuronStep(x.p, v.p, s.p, u.p, o.p, x.n, float(num(info, fn, 5, "theta")), float(num(info, fn, 6, "tau")), flag(info, fn, 7, "hardReset"),
-             float(num(info, fn, 8, "outputScale")));
+             float(num(info, fn, 8, "outputScale")), scale.p, shift.p, C, S);
   return info.Env().Undefined();
 }
 Napi::Value DropoutMask(const Napi::CallbackInfo& info) {

@@ -53,7 +53,10 @@ void mul(const float* a, const float* b, float* o, int64_t n);
 void axpby(const float* a, float alpha, const float* b, float beta, float* o, int64_t n);
 void relu(const float* a, float* o, int64_t n);
 void dropoutMask(float* m, int64_t n, double p, uint32_t seed);
-void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc);
+// u may be null (membrane not wanted); scale/shift (C channels, S elements per channel plane) fold an eval batch norm
+// into the input, or are null.
+void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
+                const float* scale, const float* shift, int64_t C, int64_t S);
 void thresholdActForward(const float* x, float* y, int64_t n, float lam, int L);
 double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n, float lam, int L);
 void reluBackward(const float* a, const float* g, float* o, int64_t n);

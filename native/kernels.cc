@@ -8,6 +8,8 @@
 #include "common.h"
 
 #define SC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// For loops that call std::fma: the "avx2" target does not include FMA (a libm call per element there).
+#define SC_FMA_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
 
 namespace spikecut {
 namespace {
@@ -110,6 +112,37 @@ SC_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, float* 
     u[i] = uv;
     v[i] = tau * uv;
     o[i] = sp * sc;
+  }
+}
+// One step with the input batch norm (eval) folded in, x -> x*a + b per channel, and optionally no membrane
+// output: the converted network's inference runs conv -> BN -> IF, and this reads the conv output once instead of
+// BN writing it and the neuron reading it again. x*a + b is the same FMA as affinePlane (same rounding).
+template <bool AFFINE, bool KEEP_U>
+inline __attribute__((always_inline)) void neuronStepSeg(const float* x, float* v, float* s, float* u, float* o, float th,
+                                                          float tau, bool hard, float sc, float a, float b, int64_t i0,
+                                                          int64_t i1) {
+#pragma omp simd
+  for (int64_t i = i0; i < i1; i++) {
+    const float xi = AFFINE ? std::fma(x[i], a, b) : x[i];
+    const float h = v[i] + xi;
+    const float sp = h - th > 0.f ? 1.f : 0.f;
+    const float uv = hard ? (sp > 0.f ? 0.f : h) : h - th * sp;
+    s[i] = sp;
+    if (KEEP_U) u[i] = uv;
+    v[i] = tau * uv;
+    o[i] = sp * sc;
+  }
+}
+SC_FMA_CLONES void neuronStepAffineR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard,
+                                 float sc, const float* scale, const float* shift, int64_t C, int64_t S, int64_t b,
+                                 int64_t e) {
+  if (!scale) return neuronStepSeg<false, false>(x, v, s, u, o, th, tau, hard, sc, 0.f, 0.f, b, e);
+  for (int64_t i = b; i < e;) {
+    const int64_t plane = i / S, end = std::min(e, (plane + 1) * S);
+    const int64_t ch = plane % C;
+    if (u) neuronStepSeg<true, true>(x, v, s, u, o, th, tau, hard, sc, scale[ch], shift[ch], i, end);
+    else neuronStepSeg<true, false>(x, v, s, u, o, th, tau, hard, sc, scale[ch], shift[ch], i, end);
+    i = end;
   }
 }
 SC_CLONES void dropoutMaskR(float* m, uint32_t threshold, float keep, uint32_t seed, int64_t s, int64_t e) {
@@ -262,9 +295,11 @@ SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t 
   }
 }
 
-SC_CLONES void affinePlane(const float* x, float* y, int64_t S, float sc, float sh) {
+SC_FMA_CLONES void affinePlane(const float* x, float* y, int64_t S, float sc, float sh) {
 #pragma omp simd
-  for (int64_t i = 0; i < S; i++) y[i] = x[i] * sc + sh;
+  // an explicit FMA (one rounding, as the TypeScript backend's double arithmetic nearly always gives), so the neuron
+  // step that folds this map in computes the same value whatever the compiler contracts
+  for (int64_t i = 0; i < S; i++) y[i] = std::fma(x[i], sc, sh);
 }
 
 // ---- neurons: a block of neurons keeps its membrane in a stack buffer across all T (one pass over x) ----
@@ -436,8 +471,13 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
   for (double p : part) total += p;
   return total;
 }
-void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc) {
-  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, b, e); });
+void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
+                const float* scale, const float* shift, int64_t C, int64_t S) {
+  if (!scale && u) {
+    parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, b, e); });
+    return;
+  }
+  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepAffineR(x, v, s, u, o, th, tau, hard, sc, scale, shift, C, S, b, e); });
 }
 void dropoutMask(float* m, int64_t n, double p, uint32_t seed) {
   const uint32_t threshold = uint32_t(std::floor(p * 4294967296.0));

@@ -120,8 +120,9 @@ export interface Backend {
    * in (the caller fills it with v0 before the first step) and is updated in place to τ·U; writes s (0/1 spikes),
    * u (post-reset membrane) and out = outputScale·s.
    */
-  neuronStep(x: Float32Array, v: Float32Array, s: Float32Array, u: Float32Array, out: Float32Array, theta: number, tau: number,
-             hardReset: boolean, outputScale: number): void;
+  neuronStep(x: Float32Array, v: Float32Array, s: Float32Array, u: Float32Array | null, out: Float32Array, theta: number, tau: number,
+             hardReset: boolean, outputScale: number, inputScale?: Float32Array | null, inputShift?: Float32Array | null,
+             C?: number, S?: number): void;
 
   // ---- fused element-wise (memory-bound hot paths; everything else lives in TypeScript loops) ----
   /** out[i] = a[i] + b[i] (same length). */

@@ -4,7 +4,7 @@
  */
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
-import { batchNorm } from "../engine/index.js";
+import { batchNorm, batchNormEvalAffine } from "../engine/index.js";
 import { Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
@@ -34,10 +34,24 @@ export abstract class BatchNormBase extends Module {
     this.runningVar = this.registerBuffer("runningVar", Tensor.ones([numFeatures]));
   }
 
-  forward(x: Tensor): Tensor {
+  private checkInput(x: Tensor): void {
     if (!this.expectedRank.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       throw new ShapeError(this.constructor.name, `expects ${this.expectedRank.map((r) => `${r}-d`).join(" or ")} input with ${this.numFeatures} channels on axis 1, got ${fmtShape(x.shape)}`);
     }
+  }
+
+  /**
+   * The eval-mode transform for this input as per-channel (scale, shift), rounded exactly as forward() computes
+   * it: what a following spiking neuron folds into its step. Only in eval mode.
+   */
+  evalInputAffine(x: Tensor): { scale: Float32Array; shift: Float32Array } {
+    this.checkInput(x);
+    if (this.training) throw new Error(`${this.constructor.name}: evalInputAffine needs eval mode`);
+    return batchNormEvalAffine(this.weight, this.bias, this.runningMean, this.runningVar, this.eps);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.checkInput(x);
     return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.momentum,

@@ -48,6 +48,18 @@ export abstract class Module {
     return y;
   }
 
+  /**
+   * A layer may absorb the layer just before it in a Sequential (a spiking neuron folds an eval-mode batch norm
+   * into its step kernel). Returns the output of both layers, or null when it does not fuse with prev here.
+   */
+  forwardAfter(_prev: Module, _x: Tensor): Tensor | null {
+    return null;
+  }
+
+  hasForwardHooks(): boolean {
+    return this._hooks.length > 0;
+  }
+
   /** Returns a function that removes the hook. */
   registerForwardHook(hook: ForwardHook): () => void {
     this._hooks.push(hook);

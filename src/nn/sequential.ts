@@ -36,7 +36,21 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    for (const m of this.list) x = m.call(x);
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i]!;
+      const next = list[i + 1];
+      // hooks must see each layer's own output, so layers with hooks never fuse
+      if (next && !m.hasForwardHooks() && !next.hasForwardHooks()) {
+        const fused = next.forwardAfter(m, x);
+        if (fused) {
+          x = fused;
+          i++;
+          continue;
+        }
+      }
+      x = m.call(x);
+    }
     return x;
   }
 }

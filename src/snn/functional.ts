@@ -94,18 +94,36 @@ export function neuronMultiStep(x: Tensor, T: number, d: NeuronDynamics): MultiS
 
 export interface StepResult {
   output: Tensor;
-  membrane: Tensor;
+  /** Post-reset membrane U; null when the inference path was told not to keep it. */
+  membrane: Tensor | null;
   /** Membrane carried to the next step (τ·U). */
   v: Tensor;
   spikes01: Float32Array;
 }
 
+/** Inference-only options of neuronStep. */
+export interface StepInferenceOptions {
+  /**
+   * A batch norm in eval mode folded into the input, x·scale[c] + shift[c] per channel (axis 1), as
+   * batchNormEvalAffine computes it: the step then reads the previous layer's output once instead of the batch
+   * norm writing it and the neuron reading it again.
+   */
+  inputAffine?: { scale: Float32Array; shift: Float32Array } | null;
+  /** Write the membrane U (default true); without it the step saves a pass over the layer. */
+  keepMembrane?: boolean;
+}
+
 /** One step from state v (null: the initial membrane v0). */
-export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics): StepResult {
+export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics, opts: StepInferenceOptions = {}): StepResult {
   if (v && v.size !== x.size) {
     throw new ShapeError("neuronStep", `input ${fmtShape(x.shape)} does not match the neuron state ${fmtShape(v.shape)} (did the batch change without resetState/selectSamples?)`);
   }
+  const affine = opts.inputAffine ?? null;
+  if (affine && (x.ndim < 2 || affine.scale.length !== x.shape[1] || affine.shift.length !== x.shape[1])) {
+    throw new ShapeError("neuronStep", `input affine of ${affine.scale.length} channels does not match input ${fmtShape(x.shape)} (channels on axis 1)`);
+  }
   if (needsGrad(v ? [x, v] : [x])) {
+    if (affine) throw new Error("neuronStep: inputAffine is an inference path (no autograd); apply batchNorm before the neuron to train");
     const v0 = v ?? Tensor.full(x.shape, d.v0);
     const H = add(v0.reshape(x.shape), x);
     const S = spikeFn(sub(H, d.theta), d.surrogate);
@@ -120,10 +138,12 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics): Step
   // Inference path (no tape): the state is owned by the neuron, so it is updated in place; U goes to scratch
   // memory (valid until the next call) and spikes double as the output when they are not scaled.
   const vn = vd ?? new Float32Array(n).fill(d.v0); // neuron state outlives any tidy scope
-  const u = scratch(2, n);
+  const u = opts.keepMembrane === false ? null : scratch(2, n);
   const s = allocUninit(n);
   const { theta, tau, hardReset, outputScale } = d;
   const out = outputScale === 1 ? s : allocUninit(n);
-  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale);
-  return { output: out === s ? x.like(s) : x.like(out), membrane: x.like(u), v: v ?? x.like(vn), spikes01: s };
+  const C = affine ? x.shape[1]! : 1;
+  const S = affine ? n / (x.shape[0]! * C) : 1;
+  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale, affine?.scale ?? null, affine?.shift ?? null, C, S);
+  return { output: out === s ? x.like(s) : x.like(out), membrane: u ? x.like(u) : null, v: v ?? x.like(vn), spikes01: s };
 }

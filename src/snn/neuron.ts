@@ -8,8 +8,10 @@
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import type { Rng } from "../engine/random.js";
-import { dropout, mul } from "../engine/index.js";
-import { neuronMultiStep, neuronStep, type NeuronDynamics } from "./functional.js";
+import { dropout, isGradEnabled, mul } from "../engine/index.js";
+import type { Module } from "../nn/module.js";
+import { BatchNorm1d, BatchNorm2d } from "../nn/batchnorm.js";
+import { neuronMultiStep, neuronStep, type NeuronDynamics, type StepInferenceOptions } from "./functional.js";
 import { surrogate as makeSurrogate, type Surrogate, type SurrogateName } from "./surrogate.js";
 import { TemporalModule, gatherRows } from "./temporal.js";
 import type { SpikeMonitor } from "./monitor.js";
@@ -41,7 +43,8 @@ export abstract class BaseNeuron extends TemporalModule {
   layerName = "";
   /** Calibration dropout on the output; applied whatever the training flag, fresh mask per call/step. */
   outputDropout: { p: number; rng: Rng } | null = null;
-  /** Post-reset membrane of the last forward (with gradient in multi-step training). */
+  /** Post-reset membrane of the last forward (with gradient in multi-step training); null after a single-step
+   *  inference step, which does not compute it. */
   lastMembrane: Tensor | null = null;
 
   private v: Tensor | null = null;
@@ -115,14 +118,36 @@ export abstract class BaseNeuron extends TemporalModule {
         this.rcs.push(this.layerName, rcsSnnStat(S.reshape(tb), r.membrane.reshape(tb), d.theta));
       }
     } else {
-      const r = neuronStep(x, this.v, d);
-      this.v = r.v;
-      this.lastMembrane = r.membrane;
-      this.stepIndex++;
-      this.monitor?.recordStep(r.spikes01, x.shape[0]!);
-      out = r.output;
+      // without a tape nothing reads the membrane of a single step
+      out = this.singleStep(x, d, { keepMembrane: isGradEnabled() });
     }
-    if (this.outputDropout && this.outputDropout.p > 0) out = dropout(out, this.outputDropout.p, true, this.outputDropout.rng);
+    return this.applyOutputDropout(out);
+  }
+
+  /**
+   * Single-step inference after a batch norm in eval mode: the norm is folded into this step's kernel (one read of
+   * the conv output instead of a write and a read). Same numbers as running both layers.
+   */
+  override forwardAfter(prev: Module, x: Tensor): Tensor | null {
+    // exactly these classes: a subclass may change what forward does
+    const norm = prev.constructor === BatchNorm2d || prev.constructor === BatchNorm1d ? (prev as BatchNorm2d | BatchNorm1d) : null;
+    if (!norm || norm.training || this.stepMode !== "single" || isGradEnabled()) return null;
+    const inputAffine = norm.evalInputAffine(x);
+    if (x.ndim < 2) throw new ShapeError(this.constructor.name, `expects [N, ...], got ${fmtShape(x.shape)}`);
+    return this.applyOutputDropout(this.singleStep(x, this.dynamics(), { inputAffine, keepMembrane: false }));
+  }
+
+  private singleStep(x: Tensor, d: NeuronDynamics, opts: StepInferenceOptions): Tensor {
+    const r = neuronStep(x, this.v, d, opts);
+    this.v = r.v;
+    this.lastMembrane = r.membrane;
+    this.stepIndex++;
+    this.monitor?.recordStep(r.spikes01, x.shape[0]!);
+    return r.output;
+  }
+
+  private applyOutputDropout(out: Tensor): Tensor {
+    if (this.outputDropout && this.outputDropout.p > 0) return dropout(out, this.outputDropout.p, true, this.outputDropout.rng);
     return out;
   }
 

@@ -304,6 +304,38 @@ for (const b of builds) {
       }
     });
 
+    itN("single-step neuron with a folded eval batch norm: bit-identical to channelAffine + step, membrane optional", () => {
+      for (const [N, C, S] of [[2, 3, 5], [16, 32, 196], [128, 256, 1]] as const) {
+        const n = N * C * S;
+        const scale = rand(C), shift = rand(C);
+        for (const [hard, tau, theta, sc] of [[false, 1, 0.8, 0.8], [true, 0.5, 1, 1]] as const) {
+          const vRef = new Float32Array(n).fill(0.5 * theta), vFused = new Float32Array(vRef), vJs = new Float32Array(vRef);
+          for (let t = 0; t < 4; t++) {
+            const x = rand(n);
+            const o = () => [new Float32Array(n).fill(NaN), new Float32Array(n).fill(NaN), new Float32Array(n).fill(NaN)] as const;
+            const [s1, u1, y1] = o();
+            const [s2, , y2] = o();
+            const [s3, u3, y3] = o();
+            const bn = new Float32Array(n);
+            native().channelAffine(x, N, C, S, scale, shift, bn);
+            native().neuronStep(bn, vRef, s1, u1, y1, theta, tau, hard, sc);
+            native().neuronStep(x, vFused, s2, null, y2, theta, tau, hard, sc, scale, shift, C, S);
+            js.neuronStep(x, vJs, s3, u3, y3, theta, tau, hard, sc, scale, shift, C, S);
+            expect(Array.from(s2)).toEqual(Array.from(s1));
+            expect(Array.from(y2)).toEqual(Array.from(y1));
+            expect(Array.from(vFused)).toEqual(Array.from(vRef));
+            // the TypeScript backend rounds x*scale + shift once from double, the kernel may use an FMA
+            expect(Array.from(s3)).toEqual(Array.from(s1));
+            close(u3, u1);
+            close(vJs, vRef);
+          }
+        }
+      }
+      const x = rand(12);
+      expect(() => native().neuronStep(x, new Float32Array(12), new Float32Array(12), null, new Float32Array(12), 1, 1, false, 1,
+        rand(5), rand(5), 5, 2)).toThrow(/multiple of C\*S/);
+    });
+
     itN("dropout masks are bit-identical to the TypeScript backend and keep about 1 - p", () => {
       for (const n of [5, 100_003]) {
         for (const p of [0, 0.3, 0.9]) {

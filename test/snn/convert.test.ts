@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Rng, Tensor, noGrad } from "../../src/engine/index.js";
+import { Rng, Tensor, noGrad, tryNativeBackend, withBackend } from "../../src/engine/index.js";
+import { jsBackend } from "../../src/engine/js/backend.js";
 import { buildModel, type ModelSpec } from "../../src/models/index.js";
 import { convertToSNN, IFNode, QCFS } from "../../src/snn/index.js";
 import type { Module } from "../../src/nn/index.js";
@@ -72,6 +73,32 @@ describe("convertToSNN", () => {
     expect(Array.from(snn.stateDict()["net.0.weight"]!.data)).toEqual(Array.from(ann.stateDict()["net.0.weight"]!.data));
     expect(() => convertToSNN(snn)).toThrow(/already an SNN/);
     expect(() => convertToSNN(buildModel(spec, { activation: "relu", numClasses: 5 }))).toThrow(/ReLU/);
+  });
+
+  it("single-step inference folds each eval batch norm into the following IF step: same outputs as running both layers", () => {
+    const x = Tensor.randn([5, 1, 8, 8], new Rng(21), 1.5);
+    const run = (fuse: boolean) => {
+      const snn = convertToSNN(ann, { T: 6 });
+      // a forward hook on a layer turns its fusion off (hooks must see each layer's own output)
+      const off = fuse ? [] : snn.modules().filter((m) => m instanceof BatchNorm2d).map((m) => m.registerForwardHook(() => {}));
+      expect(off.length > 0).toBe(!fuse);
+      const outs = noGrad(() => {
+        snn.resetState();
+        return Array.from({ length: 6 }, () => Array.from(snn.step(x).data));
+      });
+      return { outs, membrane: snn.neurons()[0]!.lastMembrane };
+    };
+    const backends = [jsBackend, ...(tryNativeBackend() ? [tryNativeBackend()!] : [])];
+    for (const be of backends) {
+      withBackend(be, () => {
+        const fused = run(true);
+        const plain = run(false);
+        expect(fused.outs).toEqual(plain.outs);
+        expect(fused.outs.flat().some((v) => v !== 0)).toBe(true);
+        // inference steps do not compute the membrane
+        expect(fused.membrane).toBeNull();
+      });
+    }
   });
 
   it("time-averaged IF activations track the QCFS activations with bounded error at T = L·k (constant input)", () => {

@@ -506,17 +506,23 @@ export const jsBackend: Backend = {
   reluBackward(a, g, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
   },
-  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale) {
+  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale, inputScale, inputShift, C = 1, S = 1) {
     const th = Math.fround(theta);
     const ta = Math.fround(tau);
     const sc = Math.fround(outputScale);
+    if (inputScale && (!inputShift || inputScale.length !== C || inputShift.length !== C || x.length % (C * S) !== 0)) {
+      throw new Error(`neuronStep: input affine needs scale and shift of C=${C} and x of whole [C=${C}, S=${S}] rows, got ${x.length} elements`);
+    }
     for (let i = 0; i < x.length; i++) {
+      // the folded batch norm rounds where channelAffine does, so fused and unfused steps agree bit for bit
+      const ch = inputScale ? Math.floor(i / S) % C : 0;
+      const xi = inputScale ? Math.fround(x[i]! * inputScale[ch]! + inputShift![ch]!) : x[i]!;
       // float32 rounding at the same points as the fused multi-step kernels, so both modes agree bit for bit
-      const hv = Math.fround(v[i]! + x[i]!);
+      const hv = Math.fround(v[i]! + xi);
       const sp = hv - th > 0 ? 1 : 0;
       const uv = hardReset ? (sp ? 0 : hv) : Math.fround(hv - th * sp);
       s[i] = sp;
-      u[i] = uv;
+      if (u) u[i] = uv;
       v[i] = ta * uv;
       out[i] = sp * sc;
     }

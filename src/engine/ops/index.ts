@@ -5,7 +5,7 @@ export { transpose, permute, concat, stack, repeatTime } from "./shape.js";
 export { matmul, linear } from "./linalg.js";
 export { conv2d, type Conv2dOptions } from "./conv.js";
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d } from "./pool.js";
-export { batchNorm, type BatchNormOptions } from "./norm.js";
+export { batchNorm, batchNormEvalAffine, type BatchNormOptions } from "./norm.js";
 export { dropout } from "./dropout.js";
 export { softmax, logSoftmax } from "./softmax.js";
 export { crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction } from "./loss.js";

@@ -40,6 +40,24 @@ export function updateRunningStats(rm: Tensor, rv: Tensor, mean: Float32Array, i
  * updated in place: r = (1 - momentum) r + momentum * stat (unbiased variance), like PyTorch.
  * eval: the same with the running statistics (batch statistics when none are given).
  */
+/**
+ * The eval-mode batch norm as y = x·scale + shift per channel, rounded exactly as batchNorm's eval path computes
+ * it, so a kernel that folds it into its input (the inference neuron step) gives the same numbers.
+ */
+export function batchNormEvalAffine(gamma: Tensor | null, beta: Tensor | null, runningMean: Tensor, runningVar: Tensor,
+                                    eps: number): { scale: Float32Array; shift: Float32Array; inv: Float32Array } {
+  const C = runningMean.size;
+  const scale = new Float32Array(C);
+  const shift = new Float32Array(C);
+  const inv = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    inv[c] = 1 / Math.sqrt(runningVar.data[c]! + eps);
+    scale[c] = (gamma ? gamma.data[c]! : 1) * inv[c]!;
+    shift[c] = (beta ? beta.data[c]! : 0) - runningMean.data[c]! * scale[c]!;
+  }
+  return { scale, shift, inv };
+}
+
 export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, runningMean: Tensor | null,
                           runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
   const op = "batchNorm";
@@ -84,14 +102,7 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   }
 
   // eval: a per-channel affine map with precomputed scale and shift
-  const scale = allocZeroed(C);
-  const shift = allocZeroed(C);
-  const inv = allocZeroed(C);
-  for (let c = 0; c < C; c++) {
-    inv[c] = 1 / Math.sqrt(rv.data[c]! + eps);
-    scale[c] = (ga ? ga.data[c]! : 1) * inv[c]!;
-    shift[c] = (be ? be.data[c]! : 0) - rm.data[c]! * scale[c]!;
-  }
+  const { scale, shift, inv } = batchNormEvalAffine(ga, be, rm, rv, eps);
   const mu = new Float32Array(rm.data); // snapshot: the running stats may change before backward
   backend.channelAffine(x.data, N, C, S, scale, shift, y);
   return record(op, inputs, [x.like(y)], ([g]) => {
