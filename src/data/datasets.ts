@@ -18,7 +18,7 @@ import { readIdx } from "./idx.js";
 import { decodeCifar } from "./cifar.js";
 import { readTar } from "./tar.js";
 import { writeFileAtomic, readBytes } from "./fsutil.js";
-import { CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MNIST_CLASSES, type FrameDataset } from "./frame-dataset.js";
+import { CIFAR10_CLASSES, CIFAR100_COARSE_CLASSES, FASHION_MNIST_CLASSES, MNIST_CLASSES, selectLabels, type FrameDataset } from "./frame-dataset.js";
 
 export type DatasetName = "fashion-mnist" | "mnist" | "cifar10" | "cifar100";
 export type Split = "train" | "test";
@@ -276,10 +276,23 @@ function classesOf(name: DatasetName, dir: string): string[] {
   if (name === "fashion-mnist") return FASHION_MNIST_CLASSES;
   if (name === "mnist") return MNIST_CLASSES;
   if (name === "cifar10") return CIFAR10_CLASSES;
-  for (const p of [join(dir, "fine_label_names.txt"), join(dir, "cifar-100-binary", "fine_label_names.txt")]) {
+  return cifar100Names(dir, "fine") ?? Array.from({ length: 100 }, (_, i) => String(i));
+}
+
+/** CIFAR-100's label names from the archive's text files (beside the .bin files or in its sub-folder). */
+function cifar100Names(dir: string, set: "fine" | "coarse"): string[] | null {
+  for (const p of [join(dir, `${set}_label_names.txt`), join(dir, "cifar-100-binary", `${set}_label_names.txt`)]) {
     if (existsSync(p)) return readFileSync(p, "utf8").split(/\r?\n/).filter((l) => l.trim().length > 0);
   }
-  return Array.from({ length: 100 }, (_, i) => String(i));
+  return null;
+}
+
+/** The label sets a dataset offers: CIFAR-100 has "fine" (100 classes, the default) and "coarse" (20 superclasses). */
+export type LabelSetName = "fine" | "coarse";
+
+export interface LoadOptions extends LookupOptions {
+  /** Which labels to use where a dataset has two (CIFAR-100); default "fine". */
+  labels?: LabelSetName;
 }
 
 /** Loads an IDX image/label file pair into a FrameDataset, checking the counts agree. */
@@ -300,7 +313,15 @@ export function loadIdxPair(imagesPath: string, labelsPath: string, name = "idx"
 }
 
 /** Loads one split of a named dataset from a directory that holds its files. */
-export function loadDatasetFromDir(name: DatasetName, dir: string, split: Split): FrameDataset {
+export function loadDatasetFromDir(name: DatasetName, dir: string, split: Split, opts: { labels?: LabelSetName } = {}): FrameDataset {
+  const ds = loadAllLabels(name, dir, split);
+  const set = opts.labels ?? "fine";
+  if (set === "fine") return ds;
+  if (!ds.labelSets) throw new Error(`${DATASETS[name].title} has one label set; labels "${set}" exists for CIFAR-100 only`);
+  return selectLabels(ds, set);
+}
+
+function loadAllLabels(name: DatasetName, dir: string, split: Split): FrameDataset {
   const spec = DATASETS[name];
   const paths = spec.files[split].map((f) => {
     const p = findDatasetFile(spec, dir, f);
@@ -312,17 +333,22 @@ export function loadDatasetFromDir(name: DatasetName, dir: string, split: Split)
   const count = batches.reduce((a, b) => a + b.count, 0);
   const images = new Uint8Array(count * 3072);
   const labels = new Int32Array(count);
+  const coarse = name === "cifar100" ? new Int32Array(count) : null;
   let o = 0;
   for (const b of batches) {
     images.set(b.images, o * 3072);
     labels.set(b.labels, o);
+    if (coarse && b.coarseLabels) coarse.set(b.coarseLabels, o);
     o += b.count;
   }
-  return { name, images, labels, count, channels: 3, height: 32, width: 32, classes: classesOf(name, dir), source: dir };
+  const classes = classesOf(name, dir);
+  const ds: FrameDataset = { name, images, labels, count, channels: 3, height: 32, width: 32, classes, source: dir };
+  if (coarse) ds.labelSets = { fine: { labels, classes }, coarse: { labels: coarse, classes: cifar100Names(dir, "coarse") ?? CIFAR100_COARSE_CLASSES } };
+  return ds;
 }
 
 /** Finds (or downloads) a dataset and loads one split. */
-export async function loadDataset(name: DatasetName, split: Split, opts: LookupOptions = {}): Promise<FrameDataset> {
+export async function loadDataset(name: DatasetName, split: Split, opts: LoadOptions = {}): Promise<FrameDataset> {
   const { dir } = await ensureDataset(name, opts);
-  return loadDatasetFromDir(name, dir, split);
+  return loadDatasetFromDir(name, dir, split, { labels: opts.labels });
 }

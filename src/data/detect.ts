@@ -10,6 +10,7 @@ import { readAedat3, writeAedat3 } from "./events/aedat3.js";
 import { readAedat4, writeAedat4, type Aedat4WriteOptions } from "./events/aedat4.js";
 import { readNpyEvents, writeNpyEvents } from "./events/npy.js";
 import type { EventFormat, EventStream } from "./events/types.js";
+import { applySensor, type SensorSize } from "./event-manifest.js";
 
 export type DataFormat = "idx" | "cifar" | EventFormat;
 export const DATA_FORMATS: DataFormat[] = ["idx", "cifar", "nmnist", "aedat2", "aedat3", "aedat4", "npy"];
@@ -58,11 +59,27 @@ export function detectFormat(path: string): DataFormat {
   if (name.endsWith(".bin") && size % 5 === 0) return "nmnist";
   if (name.endsWith(".bin") && guessCifarVariant(name, size)) return "cifar";
   if (name.endsWith(".aedat")) return "aedat2";
+  if (name.endsWith(".bin") && size % 5 !== 0) {
+    // .bin is N-MNIST's extension (CIFAR's names are recognised above): a size off the 5-byte record is a cut file
+    throw new DataFormatError(path, `looks like a truncated N-MNIST file: ${size} bytes is not a multiple of 5 (the 5-byte event record; the last event has ${size % 5} bytes); pass --format if it is another format`);
+  }
   throw new DataFormatError(path, `cannot tell the format from the header or the name; pass --format (one of ${DATA_FORMATS.join(", ")})`);
 }
 
-export function readEvents(path: string, format?: EventFormat): EventStream {
-  const f = format ?? detectFormat(path);
+export interface ReadEventsOptions {
+  /**
+   * The sensor size, for files that do not record one (.npy, N-MNIST) or to override the file's; every event
+   * must lie on it. `from` names its origin in errors (e.g. "--sensor", "dataset.json").
+   */
+  sensor?: SensorSize & { from?: string };
+}
+
+export function readEvents(path: string, format?: EventFormat, opts: ReadEventsOptions = {}): EventStream {
+  const s = readEventsAsStored(path, format ?? detectFormat(path));
+  return opts.sensor ? applySensor(s, opts.sensor, path, opts.sensor.from ?? "the sensor option") : s;
+}
+
+function readEventsAsStored(path: string, f: DataFormat): EventStream {
   switch (f) {
     case "nmnist":
       return readNmnist(path);

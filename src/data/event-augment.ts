@@ -70,11 +70,12 @@ export function planEventBatch(aug: EventAugment | undefined, n: number, H: numb
 }
 
 /**
- * Gathers frames[indices] (float32 [N,T,2,H,W]) into a time-major batch out [T,B,2,H,W], applying the
- * plan's flip/translation to each sample and pasting partners' boxes (the partner's un-augmented frames
- * at the same timestep). Self-contained: runs in worker threads too.
+ * Gathers frames[indices] (float32 [N,T,2,H,W]) into a time-major batch out [T,B,2,H,W] (or sample-major
+ * [B,T,2,H,W] with timeMajor false, the trainer's layout), applying the plan's flip/translation to each sample
+ * and pasting partners' boxes (the partner's un-augmented frames at the same timestep). Self-contained: runs in
+ * worker threads too.
  */
-export function assembleEventBatch(frames: Float32Array, T: number, H: number, W: number, indices: Int32Array, plan: Int32Array | null, out: Float32Array): void {
+export function assembleEventBatch(frames: Float32Array, T: number, H: number, W: number, indices: Int32Array, plan: Int32Array | null, out: Float32Array, timeMajor = true): void {
   const B = indices.length;
   const HW = H * W;
   const sample = T * 2 * HW;
@@ -88,7 +89,7 @@ export function assembleEventBatch(frames: Float32Array, T: number, H: number, W
     for (let t = 0; t < T; t++) {
       for (let c = 0; c < 2; c++) {
         const s0 = src + (t * 2 + c) * HW;
-        const d0 = ((t * B + b) * 2 + c) * HW;
+        const d0 = ((timeMajor ? t * B + b : b * T + t) * 2 + c) * HW;
         if (!flip && dx === 0 && dy === 0) {
           for (let i = 0; i < HW; i++) out[d0 + i] = frames[s0 + i]!;
           continue;
@@ -128,7 +129,7 @@ export function assembleEventBatch(frames: Float32Array, T: number, H: number, W
     for (let t = 0; t < T; t++)
       for (let c = 0; c < 2; c++) {
         const s0 = psrc + (t * 2 + c) * HW;
-        const d0 = ((t * B + b) * 2 + c) * HW;
+        const d0 = ((timeMajor ? t * B + b : b * T + t) * 2 + c) * HW;
         for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) out[d0 + y * W + x] = frames[s0 + y * W + x]!;
       }
   }
@@ -150,4 +151,14 @@ export function mixLabels(plan: Int32Array | null, labels: Int32Array, H: number
     lambda[b] = 1 - ((plan[o + 7]! - plan[o + 5]!) * (plan[o + 8]! - plan[o + 6]!)) / (H * W);
   }
   return any ? { labels2, lambda } : undefined;
+}
+
+/**
+ * One hard label per sample for a planned batch: the label covering the larger part of the frame (own when
+ * λ ≥ 0.5, else the partner's). For losses that take class indices only; mixLabels gives the exact weights.
+ */
+export function dominantLabels(plan: Int32Array | null, labels: Int32Array, H: number, W: number): Int32Array {
+  const mix = mixLabels(plan, labels, H, W);
+  if (!mix) return labels;
+  return Int32Array.from(labels, (l, b) => (mix.lambda[b]! >= 0.5 ? l : mix.labels2[b]!));
 }

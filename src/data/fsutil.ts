@@ -19,7 +19,8 @@ export function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8A
     fd = openSync(tmp, "w");
     for (const part of parts) {
       let off = 0;
-      while (off < part.length) off += writeSync(fd, part, off, part.length - off);
+      // at most 1 GiB per call: one write cannot pass 2 GiB (a whole-dataset frame cache can)
+      while (off < part.length) off += writeSync(fd, part, off, Math.min(part.length - off, 1 << 30));
     }
     fsyncSync(fd);
     closeSync(fd);

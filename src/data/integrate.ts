@@ -11,7 +11,7 @@
  * Optional spatial downsampling sums counts into a coarser grid: x' = ⌊x·W'/W⌋, y' = ⌊y·H'/H⌋.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./fsutil.js";
 import { DataFormatError } from "./errors.js";
@@ -118,14 +118,20 @@ export function frameCacheKey(sourcePath: string, opts: IntegrateOptions, extra:
 }
 
 export function encodeFrames(f: Frames): Uint8Array {
+  const [head, body] = encodeFramesParts(f);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+/** The same bytes as encodeFrames, as [header, a view of the frames], so a large cache file is written without a copy. */
+export function encodeFramesParts(f: Frames): [Uint8Array, Uint8Array] {
   const head = new Uint8Array(8 + 16);
   head.set(Buffer.from(CACHE_MAGIC, "latin1"), 0);
   const dv = new DataView(head.buffer);
   f.shape.forEach((d, i) => dv.setUint32(8 + 4 * i, d, true));
-  const out = new Uint8Array(head.length + f.data.byteLength);
-  out.set(head, 0);
-  out.set(new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength), head.length);
-  return out;
+  return [head, new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength)];
 }
 
 export function decodeFrames(bytes: Uint8Array, name = "<frames>"): Frames {
@@ -137,6 +143,35 @@ export function decodeFrames(bytes: Uint8Array, name = "<frames>"): Frames {
   const data = new Float32Array(n);
   new Uint8Array(data.buffer).set(bytes.subarray(24));
   return { data, shape };
+}
+
+/**
+ * Reads a frame cache file straight into its (optionally shared) array, in chunks: a whole-dataset file can exceed
+ * the 2 GiB a single read (readFileSync) can return.
+ */
+export function readFramesFile(path: string, opts: { shared?: boolean } = {}): Frames {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const head = new Uint8Array(24);
+    if (readSync(fd, head, 0, 24, 0) !== 24 || Buffer.from(head.subarray(0, 8)).toString("latin1") !== CACHE_MAGIC) {
+      throw new DataFormatError(path, "not a spikecut frame cache file (wrong magic)");
+    }
+    const dv = new DataView(head.buffer);
+    const shape = [0, 1, 2, 3].map((i) => dv.getUint32(8 + 4 * i, true)) as [number, number, number, number];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (size !== 24 + 4 * n) throw new DataFormatError(path, `truncated frame cache: shape [${shape.join(", ")}] needs ${24 + 4 * n} bytes, file has ${size}`);
+    const data = opts.shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+    const bytes = new Uint8Array(data.buffer);
+    for (let off = 0; off < bytes.length; ) {
+      const got = readSync(fd, bytes, off, Math.min(1 << 28, bytes.length - off), 24 + off);
+      if (got <= 0) throw new DataFormatError(path, `truncated frame cache: read stopped at byte ${24 + off} of ${size}`);
+      off += got;
+    }
+    return { data, shape };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Batching with seeded shuffling and prefetching in worker threads.
+ * Batching with seeded shuffling and prefetching in worker threads (batch-workers.ts).
  *
  * The dataset is copied once into a SharedArrayBuffer that every worker reads. For each batch the main
  * thread draws the order (a seeded permutation per epoch) and the augmentation parameters (a "plan"), and
@@ -7,11 +7,14 @@
  * in flight, so the next batch is ready when the training step ends. Results are identical with 0, 1 or
  * more workers: all randomness is drawn on the main thread, in batch order.
  *
+ * Consumers: `batches(epoch)` (async), `batchesSync(epoch)` (a synchronous loop, e.g. a benchmark), or
+ * `planBatch` / `start` / `finishSync` for a caller that owns the order and the RNG (the trainer's splits).
+ *
  * Output: { x: Float32Array, shape, labels: Int32Array } — frames [B,C,H,W]; event frames [T,B,2,H,W]
- * (time-major) with optional mixing weights.
+ * (time-major, or [B,T,2,H,W] with layout "sample-major") with optional mixing weights.
  */
-import { Worker } from "node:worker_threads";
 import { Rng } from "../engine/random.js";
+import { BatchWorkers, type BatchWorkerData } from "./batch-workers.js";
 import { assembleFrameBatch, planFrameBatch, type FrameAugment, type Normalization } from "./transforms.js";
 import { assembleEventBatch, mixLabels, planEventBatch, type EventAugment } from "./event-augment.js";
 import type { FrameDataset } from "./frame-dataset.js";
@@ -50,51 +53,41 @@ export interface EventFrameDataset {
   source: string;
 }
 
-type Job = { id: number; indices: Int32Array; plan: Int32Array | null; size: number };
-
-const WORKER_SOURCE = () => `
-const { parentPort, workerData } = require("node:worker_threads");
-const __name = (f) => f;
-${assembleFrameBatch.toString()}
-${assembleEventBatch.toString()}
-const d = workerData;
-const mean = Float32Array.from(d.mean || []);
-const invStd = Float32Array.from(d.invStd || []);
-const data = d.kind === "frame" ? new Uint8Array(d.sab) : new Float32Array(d.sab);
-parentPort.on("message", (m) => {
-  try {
-    const out = new Float32Array(m.size);
-    if (d.kind === "frame") assembleFrameBatch(data, d.C, d.H, d.W, m.indices, m.plan, d.pad, d.cut, mean, invStd, out);
-    else assembleEventBatch(data, d.T, d.H, d.W, m.indices, m.plan, out);
-    parentPort.postMessage({ id: m.id, out }, [out.buffer]);
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, error: String(e && e.stack || e) });
-  }
-});
-`;
+/**
+ * Whole-dataset event frames, allocated shared from the start: a worker-thread loader then reads them in place,
+ * where a private array would have to be copied (2.2 GB for Fashion-MNIST at T = 4).
+ */
+export function allocSharedFloat32(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * n));
+}
 
 function toShared<T extends Uint8Array | Float32Array>(a: T): T {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
+  // the workers get the whole buffer, so a view into the middle of one is copied out
+  if (a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0) return a;
   const sab = new SharedArrayBuffer(a.byteLength);
   const c = (a instanceof Uint8Array ? new Uint8Array(sab) : new Float32Array(sab)) as T;
   c.set(a as never);
   return c;
 }
 
+/** A batch being assembled: by a worker (`job`), or already done on the calling thread (`x`). */
+export interface PendingBatch {
+  indices: Int32Array;
+  plan: Int32Array | null;
+  job: number | null;
+  x: Float32Array | null;
+}
+
 abstract class BaseLoader {
   protected readonly opts: Required<LoaderOptions>;
-  private workers: Worker[] = [];
-  private busy: number[] = [];
-  private pending = new Map<number, { resolve: (x: Float32Array) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-  private rr = 0;
+  private pool: BatchWorkers | null = null;
 
   constructor(readonly count: number, opts: LoaderOptions) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`loader: batchSize must be a positive integer, got ${opts.batchSize}`);
     this.opts = { shuffle: true, seed: 0, dropLast: false, workers: 1, prefetch: 2, ...opts };
   }
 
-  protected abstract workerData(): Record<string, unknown>;
+  protected abstract workerData(): BatchWorkerData;
   protected abstract assemble(indices: Int32Array, plan: Int32Array | null, out: Float32Array): void;
   protected abstract plan(n: number, rng: Rng): Int32Array | null;
   protected abstract makeBatch(x: Float32Array, indices: Int32Array, plan: Int32Array | null): Batch;
@@ -104,85 +97,117 @@ abstract class BaseLoader {
     return this.opts.dropLast ? Math.floor(this.count / this.opts.batchSize) : Math.ceil(this.count / this.opts.batchSize);
   }
 
+  /** Worker threads (0: batches are assembled on the calling thread). */
+  get workers(): number {
+    return this.opts.workers;
+  }
+
   /** Sample order of an epoch (a seeded permutation, or 0..N−1 without shuffling). */
   order(epoch: number): Int32Array {
     if (!this.opts.shuffle) return Int32Array.from({ length: this.count }, (_, i) => i);
     return new Rng((this.opts.seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0).permutation(this.count);
   }
 
-  private ensureWorkers(): void {
-    if (this.workers.length > 0 || this.opts.workers <= 0) return;
-    const src = WORKER_SOURCE();
-    const wd = this.workerData();
-    for (let i = 0; i < this.opts.workers; i++) {
-      const w = new Worker(src, { eval: true, workerData: wd });
-      const k = i;
-      w.on("message", (m: { id: number; out?: Float32Array; error?: string }) => {
-        // an idle worker must not keep the process alive; a busy one must
-        if (--this.busy[k]! === 0) w.unref();
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        this.pending.delete(m.id);
-        if (m.error) p.reject(new Error(`data loader worker: ${m.error}`));
-        else p.resolve(m.out!);
-      });
-      w.on("error", (e) => {
-        for (const p of this.pending.values()) p.reject(e);
-        this.pending.clear();
-      });
-      w.unref();
-      this.workers.push(w);
-      this.busy.push(0);
+  /** Draws the augmentation plan of a batch of n samples from `rng` (the same draws whoever assembles it). */
+  planBatch(n: number, rng: Rng): Int32Array | null {
+    return this.plan(n, rng);
+  }
+
+  /** Starts assembling a batch: in a worker, or (0 workers) right here. */
+  start(indices: Int32Array, plan: Int32Array | null): PendingBatch {
+    if (this.opts.workers <= 0) return { indices, plan, job: null, x: this.assembleHere(indices, plan) };
+    this.pool ??= new BatchWorkers(this.opts.workers, this.workerData());
+    return { indices, plan, job: this.pool.submit(indices, plan, this.batchSize(indices.length)), x: null };
+  }
+
+  /** The started batch, waiting for it on this thread (blocking) if a worker is still on it. */
+  finishSync(p: PendingBatch): Batch {
+    return this.makeBatch(p.x ?? this.poolFor(p).takeSync(p.job!), p.indices, p.plan);
+  }
+
+  async finish(p: PendingBatch): Promise<Batch> {
+    return this.makeBatch(p.x ?? (await this.poolFor(p).take(p.job!)), p.indices, p.plan);
+  }
+
+  /** Gives up a started batch (its result is discarded when it arrives). */
+  cancel(p: PendingBatch): void {
+    if (p.job !== null) this.pool?.drop(p.job);
+  }
+
+  /** Assembles a batch on the calling thread (the kernel the workers run). */
+  assembleNow(indices: Int32Array, plan: Int32Array | null): Batch {
+    return this.makeBatch(this.assembleHere(indices, plan), indices, plan);
+  }
+
+  private poolFor(p: PendingBatch): BatchWorkers {
+    if (!this.pool) throw new Error(`loader: batch of ${p.indices.length} samples was started before close()`);
+    return this.pool;
+  }
+
+  private assembleHere(indices: Int32Array, plan: Int32Array | null): Float32Array {
+    const out = new Float32Array(this.batchSize(indices.length));
+    this.assemble(indices, plan, out);
+    return out;
+  }
+
+  /** (indices, plan) of every batch of an epoch, in order; the plans come from one seeded stream per epoch. */
+  private *plans(epoch: number): Generator<{ indices: Int32Array; plan: Int32Array | null }> {
+    const order = this.order(epoch);
+    const planRng = new Rng((this.opts.seed ^ Math.imul(epoch + 1, 0x85ebca6b) ^ 0x5bd1e995) >>> 0);
+    const bs = this.opts.batchSize;
+    for (let b = 0; b < this.numBatches; b++) {
+      const indices = order.slice(b * bs, Math.min(this.count, (b + 1) * bs));
+      yield { indices, plan: this.plan(indices.length, planRng) };
     }
   }
 
-  private run(job: Job): Promise<Float32Array> {
-    if (this.opts.workers <= 0) {
-      const out = new Float32Array(job.size);
-      this.assemble(job.indices, job.plan, out);
-      return Promise.resolve(out);
-    }
-    this.ensureWorkers();
-    const k = this.rr++ % this.workers.length;
-    const w = this.workers[k]!;
-    if (this.busy[k]!++ === 0) w.ref();
-    return new Promise((resolve, reject) => {
-      this.pending.set(job.id, { resolve, reject });
-      w.postMessage(job);
-    });
+  /** Keeps `prefetch` batches of the epoch started ahead of the consumer. */
+  private queue(epoch: number): { next: () => PendingBatch | undefined; cancelAll: () => void } {
+    const it = this.plans(epoch);
+    const q: PendingBatch[] = [];
+    const fill = () => {
+      for (let n = it.next(); ; n = it.next()) {
+        if (n.done) return;
+        q.push(this.start(n.value.indices, n.value.plan));
+        if (q.length >= Math.max(1, this.opts.prefetch)) return;
+      }
+    };
+    fill();
+    return {
+      next: () => {
+        const p = q.shift();
+        if (p) fill();
+        return p;
+      },
+      cancelAll: () => q.splice(0).forEach((p) => this.cancel(p)),
+    };
   }
 
   /** The batches of one epoch, prefetched. */
   async *batches(epoch = 0): AsyncGenerator<Batch> {
-    const order = this.order(epoch);
-    const planRng = new Rng((this.opts.seed ^ Math.imul(epoch + 1, 0x85ebca6b) ^ 0x5bd1e995) >>> 0);
-    const bs = this.opts.batchSize;
-    const nb = this.numBatches;
-    const jobs: { indices: Int32Array; plan: Int32Array | null; promise: Promise<Float32Array> }[] = [];
-    let next = 0;
-    const launch = () => {
-      const a = next * bs;
-      const indices = order.slice(a, Math.min(this.count, a + bs));
-      const plan = this.plan(indices.length, planRng);
-      const id = this.nextId++;
-      jobs.push({ indices, plan, promise: this.run({ id, indices, plan, size: this.batchSize(indices.length) }) });
-      next++;
-    };
-    while (next < nb && jobs.length < Math.max(1, this.opts.prefetch)) launch();
-    while (jobs.length > 0) {
-      const j = jobs.shift()!;
-      const x = await j.promise;
-      if (next < nb) launch();
-      yield this.makeBatch(x, j.indices, j.plan);
+    const q = this.queue(epoch);
+    try {
+      for (let p = q.next(); p; p = q.next()) yield await this.finish(p);
+    } finally {
+      q.cancelAll();
     }
   }
 
-  /** Stops the worker threads. */
+  /** The same batches for a synchronous consumer: it blocks only when the next batch is not ready yet. */
+  *batchesSync(epoch = 0): Generator<Batch> {
+    const q = this.queue(epoch);
+    try {
+      for (let p = q.next(); p; p = q.next()) yield this.finishSync(p);
+    } finally {
+      q.cancelAll();
+    }
+  }
+
+  /** Stops the worker threads (they start again if the loader is used again). */
   async close(): Promise<void> {
-    const ws = this.workers;
-    this.workers = [];
-    this.busy = [];
-    await Promise.all(ws.map((w) => w.terminate()));
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.close();
   }
 }
 
@@ -199,15 +224,18 @@ export class FrameLoader extends BaseLoader {
 
   constructor(readonly ds: FrameDataset, private readonly fopts: FrameLoaderOptions) {
     super(ds.count, fopts);
-    this.images = fopts.workers === 0 ? ds.images : toShared(ds.images);
+    this.images = this.workers === 0 ? ds.images : toShared(ds.images);
     const C = ds.channels;
     const n = fopts.normalize ?? { mean: [0], std: [1] };
     this.mean = Float32Array.from({ length: C }, (_, c) => n.mean[c] ?? n.mean[0]!);
     this.invStd = Float32Array.from({ length: C }, (_, c) => 1 / (n.std[c] ?? n.std[0]!));
   }
-  protected workerData() {
+  protected workerData(): BatchWorkerData {
     const d = this.ds;
-    return { kind: "frame", sab: this.images.buffer, C: d.channels, H: d.height, W: d.width, pad: this.fopts.augment?.crop?.padding ?? 0, cut: this.fopts.augment?.cutout?.size ?? 0, mean: [...this.mean], invStd: [...this.invStd] };
+    return {
+      kind: "frame", sab: this.images.buffer as SharedArrayBuffer, C: d.channels, H: d.height, W: d.width,
+      pad: this.fopts.augment?.crop?.padding ?? 0, cut: this.fopts.augment?.cutout?.size ?? 0, mean: [...this.mean], invStd: [...this.invStd],
+    };
   }
   protected assemble(indices: Int32Array, plan: Int32Array | null, out: Float32Array): void {
     const d = this.ds;
@@ -227,20 +255,24 @@ export class FrameLoader extends BaseLoader {
 
 export interface EventLoaderOptions extends LoaderOptions {
   augment?: EventAugment;
+  /** "time-major" (default): x is [T, B, 2, H, W]; "sample-major": [B, T, 2, H, W]. */
+  layout?: "time-major" | "sample-major";
 }
 
 export class EventFrameLoader extends BaseLoader {
   private readonly frames: Float32Array;
+  private readonly timeMajor: boolean;
 
   constructor(readonly ds: EventFrameDataset, private readonly eopts: EventLoaderOptions) {
     super(ds.count, eopts);
-    this.frames = eopts.workers === 0 ? ds.frames : toShared(ds.frames);
+    this.frames = this.workers === 0 ? ds.frames : toShared(ds.frames);
+    this.timeMajor = (eopts.layout ?? "time-major") === "time-major";
   }
-  protected workerData() {
-    return { kind: "event", sab: this.frames.buffer, T: this.ds.T, H: this.ds.height, W: this.ds.width };
+  protected workerData(): BatchWorkerData {
+    return { kind: "event", sab: this.frames.buffer as SharedArrayBuffer, T: this.ds.T, H: this.ds.height, W: this.ds.width, timeMajor: this.timeMajor };
   }
   protected assemble(indices: Int32Array, plan: Int32Array | null, out: Float32Array): void {
-    assembleEventBatch(this.frames, this.ds.T, this.ds.height, this.ds.width, indices, plan, out);
+    assembleEventBatch(this.frames, this.ds.T, this.ds.height, this.ds.width, indices, plan, out, this.timeMajor);
   }
   protected plan(n: number, rng: Rng) {
     return planEventBatch(this.eopts.augment, n, this.ds.height, this.ds.width, rng);
@@ -251,7 +283,8 @@ export class EventFrameLoader extends BaseLoader {
   protected makeBatch(x: Float32Array, indices: Int32Array, plan: Int32Array | null): Batch {
     const d = this.ds;
     const labels = Int32Array.from(indices, (i) => d.labels[i]!);
-    const b: Batch = { x, shape: [d.T, indices.length, 2, d.height, d.width], labels, indices };
+    const shape = this.timeMajor ? [d.T, indices.length, 2, d.height, d.width] : [indices.length, d.T, 2, d.height, d.width];
+    const b: Batch = { x, shape, labels, indices };
     const mix = mixLabels(plan, labels, d.height, d.width);
     if (mix) b.mix = mix;
     return b;

@@ -38,6 +38,19 @@ export const datasetSchema = z
     subset: subsetSchema.optional(),
     /** Use the small real subset shipped in data/ (offline demo). */
     bundled: z.boolean().default(false),
+    // The keys below are optional without a zod default, so configs that omit them resolve (and are saved in
+    // checkpoints) exactly as before; their defaults are applied where they are used (src/train/data-loading.ts).
+    /**
+     * Worker threads assembling the training batches (default 0: on the training thread). Batches, losses and
+     * checkpoints are identical for any value: augmentation parameters are always drawn on the training thread.
+     */
+    workers: int().min(0).max(64).optional(),
+    /** Training batches assembled ahead of the training step when workers > 0 (default 2). */
+    prefetch: posInt().max(64).optional(),
+    /** Folder caching integrated event frames (fashion-mnist-events): later runs skip emulation/integration. Default: none. */
+    cacheDir: z.string().min(1).optional(),
+    /** CIFAR-100 only: train on the 100 "fine" classes (default) or the 20 "coarse" superclasses. */
+    labels: z.enum(["fine", "coarse"]).optional(),
   })
   .strict();
 
@@ -121,6 +134,14 @@ export const augmentationSchema = z
     flip: z.boolean().default(false),
     /** Cutout square side in pixels (0 = off). */
     cutout: int().min(0).default(0),
+    // event data (fashion-mnist-events), optional for the same reason as dataset.workers; `flip` applies to both
+    /** Event frames: random translation of all timesteps by up to this many pixels, wrapping around (default 0 = off). */
+    roll: int().min(0).optional(),
+    /**
+     * Event frames: probability of pasting a random box of another sample's frames, timestep by timestep (CutMix on
+     * the shared timestep grid; default 0 = off). The sample keeps the label covering the larger area.
+     */
+    mix: z.number().min(0).max(1).optional(),
   })
   .strict();
 
@@ -171,6 +192,19 @@ export const runConfigSchema = z
     }
     if (c.schedule.warmupEpochs >= c.epochs) {
       ctx.addIssue({ code: "custom", path: ["schedule", "warmupEpochs"], message: `must be smaller than epochs (${c.epochs})` });
+    }
+    const events = c.dataset.name === "fashion-mnist-events";
+    for (const k of ["cropPad", "cutout"] as const) {
+      if (events && c.augmentation[k] > 0) ctx.addIssue({ code: "custom", path: ["augmentation", k], message: "is not applied to event frames: use augmentation.roll (and flip, mix) for event data" });
+    }
+    for (const k of ["roll", "mix"] as const) {
+      if (!events && (c.augmentation[k] ?? 0) > 0) ctx.addIssue({ code: "custom", path: ["augmentation", k], message: `is for event data (dataset fashion-mnist-events), not ${c.dataset.name}` });
+    }
+    if (c.dataset.labels !== undefined && c.dataset.name !== "cifar100") {
+      ctx.addIssue({ code: "custom", path: ["dataset", "labels"], message: `selects CIFAR-100's fine or coarse labels; ${c.dataset.name} has one label set` });
+    }
+    if (c.dataset.labels === "coarse" && c.model.numClasses !== 20) {
+      ctx.addIssue({ code: "custom", path: ["model", "numClasses"], message: `is ${c.model.numClasses}, but CIFAR-100's coarse labels have 20 classes` });
     }
     if (c.optimiser.nesterov && c.optimiser.momentum === 0) {
       ctx.addIssue({ code: "custom", path: ["optimiser", "nesterov"], message: "nesterov needs optimiser.momentum > 0" });

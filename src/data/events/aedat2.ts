@@ -22,10 +22,16 @@ export function decodeAedat2(bytes: Uint8Array, name = "<aedat2>", opts: Aedat2O
   if (startsWithAscii(bytes, "#!AER-DAT3") || startsWithAscii(bytes, "#!AER-DAT4")) {
     throw new DataFormatError(name, `wrong magic: this is ${Buffer.from(bytes.subarray(2, 12)).toString("latin1")}, not AEDAT 2.0 (use the aedat3/aedat4 reader)`);
   }
+  if (bytes.length > 0 && bytes.length < 10 && "#!AER-DAT2".startsWith(Buffer.from(bytes).toString("latin1"))) {
+    throw new DataFormatError(name, `truncated header: the file (${bytes.length} bytes) ends inside the #!AER-DAT2.0 line`);
+  }
   if (!startsWithAscii(bytes, "#!AER-DAT2")) {
     throw new DataFormatError(name, "wrong magic: an AEDAT 2.0 file starts with the header line #!AER-DAT2.0");
   }
   const header = readTextHeader(bytes);
+  if (header.cutInLine) {
+    throw new DataFormatError(name, `truncated header: the file (${bytes.length} bytes) ends inside header line ${header.lines.length} ("${header.lines[header.lines.length - 1]!.slice(0, 40)}"), before any event`);
+  }
   const body = bytes.length - header.end;
   if (body % 8 !== 0) {
     throw new DataFormatError(name, `truncated AEDAT 2.0 record: ${body} data bytes after the header is not a multiple of 8 (last record has ${body % 8} bytes)`);

@@ -141,10 +141,11 @@ export function decodeAedat4(bytes: Uint8Array, name = "<aedat4>", opts: Aedat4O
     packets++;
     pos += 8 + size;
   }
+  const dataTableRows = dataTablePosition >= 0 ? checkDataTable(bytes, dataTablePosition, compression, name) : null;
   const s: EventStream = {
     x: new Uint16Array(total), y: new Uint16Array(total), t: new Float64Array(total), p: new Uint8Array(total),
     width: evStream.width, height: evStream.height,
-    meta: { format: "aedat4", file: name, compression, streams, streamId: evStream.id, packets, dataTablePosition },
+    meta: { format: "aedat4", file: name, compression, streams, streamId: evStream.id, packets, dataTablePosition, dataTableRows },
   };
   let k = 0;
   for (const part of parts) {
@@ -165,6 +166,57 @@ export function decodeAedat4(bytes: Uint8Array, name = "<aedat4>", opts: Aedat4O
     s.height ||= my + 1;
   }
   return s;
+}
+
+/**
+ * Reads the FileDataTable at `at` (to the end of the file) and checks it against the file: a recording cut inside
+ * its table, or a table pointing at packets that are not there, is an error rather than a silent success.
+ * Returns the number of rows. Schema: FileDataTable { Table: [FileDataDefinition { ByteOffset: int64,
+ * PacketInfo: struct { StreamID: int32, Size: int32 }, NumElements: int64, TimestampStart: int64, TimestampEnd: int64 }] }.
+ */
+function checkDataTable(bytes: Uint8Array, at: number, compression: Compression, name: string): number {
+  const region = bytes.subarray(at);
+  const cut = (what: string) => new DataFormatError(name, `truncated FileDataTable: the IOHeader places it at byte ${at}, ${what}; the file was cut short (the event packets before it are intact)`);
+  if (region.length === 0) throw cut("where the file ends");
+  let raw: Uint8Array;
+  try {
+    raw = decompressPacket(region, compression);
+  } catch (e) {
+    throw cut(`but its ${region.length} bytes to the end of the file do not decompress (${compression}: ${(e as Error).message})`);
+  }
+  if (raw.length < 4) throw cut(`but only ${raw.length} bytes of it are present`);
+  const declared = dataView(raw).getUint32(0, true);
+  if (declared + 4 > raw.length) throw cut(`declaring ${declared + 4} bytes, but only ${raw.length} are present${compression === "none" ? "" : " after decompression"}`);
+  const dv = dataView(bytes);
+  let rows: number;
+  try {
+    const fb = new FbReader(raw.subarray(0, declared + 4));
+    const ident = fb.identifier(true);
+    if (ident !== "FTAB") throw new Error(`identifier is "${ident}", expected "FTAB"`);
+    const root = fb.root(true);
+    const fv = fb.field(root, 0);
+    const [start, n] = fv ? fb.vector(fv) : [0, 0];
+    for (let i = 0; i < n; i++) {
+      const row = fb.deref(start + 4 * i);
+      const fo = fb.field(row, 0);
+      const fi = fb.field(row, 1);
+      if (!fo || !fi) throw new Error(`row ${i} lacks ByteOffset or PacketInfo`);
+      const offset = fb.i64(fo);
+      const sid = fb.i32(fi);
+      const size = fb.i32(fi + 4);
+      if (offset < 0 || size < 0 || offset + 8 + size > at) {
+        throw new DataFormatError(name, `FileDataTable row ${i} points at a ${size}-byte packet at byte ${offset}, beyond the packets' end at byte ${at} (the table does not belong to this file's contents)`);
+      }
+      if (dv.getInt32(offset, true) !== sid || dv.getInt32(offset + 4, true) !== size) {
+        throw new DataFormatError(name, `FileDataTable row ${i} says stream ${sid}, ${size} bytes at byte ${offset}; the packet there says stream ${dv.getInt32(offset, true)}, ${dv.getInt32(offset + 4, true)} bytes`);
+      }
+    }
+    rows = n;
+  } catch (e) {
+    if (e instanceof DataFormatError) throw e;
+    throw new DataFormatError(name, `corrupt FileDataTable at byte ${at} (${(e as Error).message})`);
+  }
+  return rows;
 }
 
 export function readAedat4(path: string, opts: Aedat4Options = {}): EventStream {

@@ -1,11 +1,12 @@
 /**
- * Packet (de)compression for AEDAT 4. Decoding uses maintained packages: lz4js (LZ4 frame format) and
- * fzstd (Zstandard). Encoding: LZ4 via lz4js; Zstandard is written as a valid frame of raw
- * (stored) blocks (RFC 8878 §3.1.1), since no pure-JS Zstandard encoder is installed; DV software reads
- * such frames like any other.
+ * Packet (de)compression for AEDAT 4. Decoding: LZ4 frames by lz4-frame.ts (the frame format read from its
+ * spec, lz4js for the blocks), Zstandard by fzstd. Encoding: LZ4 via lz4js; Zstandard is written as a valid
+ * frame of raw (stored) blocks (RFC 8878 §3.1.1), since no pure-JS Zstandard encoder is installed; DV software
+ * reads such frames like any other.
  */
 import * as lz4 from "lz4js";
 import { decompress as zstdDecompress } from "fzstd";
+import { decompressLz4Frames } from "./lz4-frame.js";
 
 export type Compression = "none" | "lz4" | "lz4-high" | "zstd" | "zstd-high";
 export const COMPRESSION_CODES: Record<Compression, number> = { none: 0, lz4: 1, "lz4-high": 2, zstd: 3, "zstd-high": 4 };
@@ -17,8 +18,7 @@ export function decompressPacket(data: Uint8Array, c: Compression): Uint8Array {
       return data;
     case "lz4":
     case "lz4-high": {
-      if (data.length < 7 || data[0] !== 0x04 || data[1] !== 0x22 || data[2] !== 0x4d || data[3] !== 0x18) throw new Error("not an LZ4 frame (bad magic)");
-      return lz4.decompress(data);
+      return decompressLz4Frames(data);
     }
     default:
       if (data.length < 4 || data[0] !== 0x28 || data[1] !== 0xb5 || data[2] !== 0x2f || data[3] !== 0xfd) throw new Error("not a Zstandard frame (bad magic)");

@@ -3,6 +3,8 @@ export interface TextHeader {
   lines: string[];
   /** Byte offset of the first binary byte. */
   end: number;
+  /** The file ended inside a header line (no line end): a file cut short, never a complete header. */
+  cutInLine: boolean;
 }
 
 /**
@@ -12,15 +14,17 @@ export interface TextHeader {
 export function readTextHeader(bytes: Uint8Array, terminator?: string): TextHeader {
   const lines: string[] = [];
   let pos = 0;
+  let cutInLine = false;
   while (pos < bytes.length && bytes[pos] === 0x23) {
     let e = pos;
     while (e < bytes.length && bytes[e] !== 0x0a) e++;
     const line = Buffer.from(bytes.subarray(pos, e)).toString("latin1").replace(/\r$/, "");
     lines.push(line);
+    cutInLine = e === bytes.length;
     pos = Math.min(e + 1, bytes.length);
     if (terminator !== undefined && line === terminator) break;
   }
-  return { lines, end: pos };
+  return { lines, end: pos, cutInLine };
 }
 
 export function startsWithAscii(bytes: Uint8Array, s: string): boolean {
