@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { FIXTURE } from "../cutoff/helpers.js";
 
 const BIN = resolve("dist/src/cli/main.js");
 
@@ -33,7 +34,7 @@ describe("spikecut binary", () => {
 
   it("stops quietly when its reader closes the pipe early (spikecut ... | head)", async () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
-      const child = spawn(process.execPath, [BIN, "cutoff", "--input", resolve("../shared/fixtures/cutoff-reference.json"), "--policy", "topk",
+      const child = spawn(process.execPath, [BIN, "cutoff", "--input", FIXTURE, "--policy", "topk",
         "--epsilon", "0", "--epsilon", "0.01", "--epsilon", "0.02"], { stdio: ["ignore", "pipe", "pipe"] });
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -75,7 +76,7 @@ describe("spikecut binary", () => {
 
   it("negative numbers given as separate arguments reach the command: its one-line range error", async () => {
     for (const flag of ["--epsilon", "-e"]) {
-      const r = await run(["cutoff", "--input", "../shared/fixtures/cutoff-reference.json", "--policy", "topk", flag, "-0.1"]);
+      const r = await run(["cutoff", "--input", FIXTURE, "--policy", "topk", flag, "-0.1"]);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe("spikecut cutoff: --epsilon: -0.1 is out of range, expected >= 0\n");
     }
