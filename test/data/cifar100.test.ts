@@ -2,17 +2,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { command } from "../../src/cli/commands/data.js";
 import { loadDatasetFromDir, selectLabels, subsetFrames, writeCifar, CIFAR100_COARSE_CLASSES } from "../../src/data/index.js";
-import { tmp } from "./helpers.js";
+import { runDataCommand, tmp } from "./helpers.js";
 
-async function run(...args: string[]) {
-  const { parseArgs } = await import("node:util");
-  const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true });
-  let out = "";
-  const code = await command.run({ values, positionals }, { stdout: (s) => (out += s), stderr: () => {} });
-  return { code, out };
-}
+const run = runDataCommand;
 
 /** A tiny CIFAR-100 folder: n images per split, fine label i % 100, coarse label ⌊fine / 5⌋ (not the real mapping). */
 function fakeCifar100(n: number): string {

@@ -4,15 +4,9 @@ import { join } from "node:path";
 import { command } from "../../src/cli/commands/data.js";
 import { UserError } from "../../src/cli/command.js";
 import { writeAedat4, writeIdx, bundledDir } from "../../src/data/index.js";
-import { randomStream, tmp } from "./helpers.js";
+import { randomStream, runDataCommand, tmp } from "./helpers.js";
 
-async function run(...args: string[]) {
-  const { parseArgs } = await import("node:util");
-  const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true });
-  let out = "";
-  const code = await command.run({ values, positionals }, { stdout: (s) => (out += s), stderr: () => {} });
-  return { code, out };
-}
+const run = runDataCommand;
 
 describe("spikecut data", () => {
   it("info on an event recording: events, ON/OFF, duration, rate, sensor", async () => {

@@ -5,20 +5,13 @@
 import { readFileSync, writeFileSync, copyFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { command } from "../../src/cli/commands/data.js";
 import {
   emulateDataset, loadBundledFashionMnist, loadEventFolder, readEventManifest, readEvents, subsetFrames, writeEventManifest, encodeAedat2,
   MANIFEST_FILE, type EventStream,
 } from "../../src/data/index.js";
-import { tmp } from "./helpers.js";
+import { runDataCommand, tmp } from "./helpers.js";
 
-async function run(...args: string[]) {
-  const { parseArgs } = await import("node:util");
-  const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true });
-  let out = "";
-  const code = await command.run({ values, positionals }, { stdout: (s) => (out += s), stderr: () => {} });
-  return { code, out };
-}
+const run = runDataCommand;
 
 const firstFile = (dir: string): string => {
   const cls = readdirSync(dir).filter((d) => /^\d+$/.test(d)).sort()[0]!;

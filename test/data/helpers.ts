@@ -3,6 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeStream, type EventStream } from "../../src/data/index.js";
 import { Rng } from "../../src/engine/random.js";
+import { command as dataCommand } from "../../src/cli/commands/data.js";
+import { parseCommandArgs } from "../../src/cli/args.js";
+
+/** Runs `spikecut data ...` in-process with the CLI's own flag parsing; stdout captured. */
+export async function runDataCommand(...args: string[]): Promise<{ code: number; out: string }> {
+  let out = "";
+  const code = await dataCommand.run(parseCommandArgs(dataCommand, args), { stdout: (s) => (out += s), stderr: () => {} });
+  return { code, out };
+}
 
 export function tmp(prefix = "spikecut-data-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
