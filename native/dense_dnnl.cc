@@ -63,7 +63,7 @@ struct SignalBlock {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-__attribute__((target("avx512f"))) inline void transpose16(const float* src, int64_t ss, float* dst, int64_t ds) {
+__attribute__((target("avx512f"))) inline void transpose16(const float* src, int64_t ss, float* dst, int64_t ds, bool stream) {
   __m512 r[16], t[16];
   for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ss);
   for (int i = 0; i < 8; i++) {
@@ -89,7 +89,10 @@ __attribute__((target("avx512f"))) inline void transpose16(const float* src, int
     t[8 + k] = _mm512_shuffle_f32x4(b, d, 0x88);
     t[12 + k] = _mm512_shuffle_f32x4(b, d, 0xdd);
   }
-  for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + j * ds, t[j]);
+  if (stream)
+    for (int j = 0; j < 16; j++) _mm512_stream_ps(dst + j * ds, t[j]);
+  else
+    for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + j * ds, t[j]);
 }
 #pragma GCC diagnostic pop
 
@@ -106,14 +109,22 @@ struct Reorder16Job {
   bool toBlocked;
 };
 
+// Destinations larger than this go around the caches (non-temporal stores): they cannot stay cached anyway, and
+// skipping the read-for-ownership of every destination line cuts a third of the memory traffic.
+constexpr int64_t kStreamBytes = int64_t(16) << 20;
+
 void reorder16Tile(const Reorder16Job& j, int64_t n, int64_t cb, bool simd) {
   const int64_t C = j.c, S = j.s, CB = C / 16;
   const int64_t plainOff = (n * C + cb * 16) * S, blockOff = (n * CB + cb) * S * 16;
   int64_t s0 = 0;
   if (simd) {
+    // streaming stores need 64-byte aligned rows
+    const float* rowBase = j.toBlocked ? j.out + blockOff : j.out + plainOff;
+    const bool aligned = (reinterpret_cast<uintptr_t>(rowBase) % 64 == 0) && (j.toBlocked || (S * 4) % 64 == 0);
+    const bool stream = aligned && j.n * j.c * j.s * 4 >= kStreamBytes;
     for (; s0 + 16 <= S; s0 += 16) {
-      if (j.toBlocked) transpose16(j.in + plainOff + s0, S, j.out + blockOff + s0 * 16, 16);
-      else transpose16(j.in + blockOff + s0 * 16, 16, j.out + plainOff + s0, S);
+      if (j.toBlocked) transpose16(j.in + plainOff + s0, S, j.out + blockOff + s0 * 16, 16, stream);
+      else transpose16(j.in + blockOff + s0 * 16, 16, j.out + plainOff + s0, S, stream);
     }
   }
   for (int64_t s = s0; s < S; s++)
@@ -135,12 +146,17 @@ void reorder16(std::initializer_list<Reorder16Job> jobs) {
     nj++;
   }
   const int64_t total = start[nj];
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < total; i++) {
-    int k = 0;
-    while (i >= start[k + 1]) k++;
-    const int64_t local = i - start[k], cbs = js[k].c / 16;
-    reorder16Tile(js[k], local / cbs, local % cbs, simd);
+#pragma omp parallel
+  {
+#pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < total; i++) {
+      int k = 0;
+      while (i >= start[k + 1]) k++;
+      const int64_t local = i - start[k], cbs = js[k].c / 16;
+      reorder16Tile(js[k], local / cbs, local % cbs, simd);
+    }
+    // non-temporal stores are weakly ordered: fence them before the region's closing barrier
+    if (simd) _mm_sfence();
   }
 }
 

@@ -193,6 +193,22 @@ for (const b of builds) {
       });
     }
 
+    itN("blocked-layout reorders of activations beyond the cache (streaming stores) move every value exactly", () => {
+      // a 1x1 convolution with the identity matrix as weights copies its input: y = x and dx = dy bit for bit, so
+      // the NCHW <-> nChw16c reorders around the primitive are checked on an 18.9 MB activation
+      const C = 32;
+      const p = convP(256, C, 24, 24, C, 1, 1, 1, 1, 0, 0);
+      const x = rand(256 * C * 24 * 24);
+      const w = new Float32Array(C * C);
+      for (let c = 0; c < C; c++) w[c * C + c] = 1;
+      const y = new Float32Array(x.length).fill(NaN);
+      native().conv2dForward(x, w, null, y, p);
+      expect(y.every((v, i) => v === x[i])).toBe(true);
+      const dx = new Float32Array(x.length).fill(NaN);
+      native().conv2dBackward(x, y, w, dx, new Float32Array(w.length), null, p);
+      expect(dx.every((v, i) => v === x[i])).toBe(true);
+    });
+
     itN("conv2dBackward rejects a bias gradient without the weight gradient", () => {
       const p = convShapes[1]!;
       const x = rand(p.n * p.c * p.h * p.w), w = rand(p.k * p.c * p.kh * p.kw), dy = rand(p.n * p.k * p.oh * p.ow);
