@@ -3,7 +3,7 @@
  * Callers pass either a callback (the CLI's and the trainer's bars) or `true` for this module's own bar, which,
  * like the CLI's, is drawn on stderr only when stderr is a terminal, so logs and pipes stay clean.
  */
-import cliProgress from "cli-progress";
+import { progressBar } from "../io/progress.js";
 
 export type ProgressFn = (done: number, total: number) => void;
 export type ProgressOption = boolean | ProgressFn | undefined;
@@ -12,13 +12,6 @@ export type ProgressOption = boolean | ProgressFn | undefined;
 export function progressReporter(option: ProgressOption, label: string): (ProgressFn & { done: () => void }) | null {
   if (typeof option === "function") return Object.assign((d: number, t: number) => option(d, t), { done: () => {} });
   if (!option || !process.stderr.isTTY) return null;
-  let bar: cliProgress.SingleBar | null = null;
-  const report = (done: number, total: number) => {
-    if (!bar) {
-      bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
-      bar.start(total, 0);
-    }
-    bar.update(done);
-  };
-  return Object.assign(report, { done: () => bar?.stop() });
+  const bar = progressBar(label);
+  return Object.assign((d: number, t: number) => bar(d, t), { done: () => bar.stop() });
 }

@@ -16,7 +16,7 @@ import { encodeFramesParts, integrateEvents, readFramesFile } from "../data/inte
 import { loadEventFolder } from "../data/event-dataset.js";
 import { writeFileAtomic } from "../data/fsutil.js";
 import { allocSharedFloat32, type EventFrameDataset } from "../data/loader.js";
-import { progressBar } from "../cli/progress.js";
+import { progressBar } from "../io/progress.js";
 import type { RunConfig } from "./config.js";
 import { eventSplit, frameSplit, NORMALISATION, type BatchSchedule, type LoaderSettings } from "./data.js";
 import { epochPermutation, type TrainData } from "./trainer.js";
