@@ -1,6 +1,8 @@
 // Dense kernels without oneDNN: a packed, register-tiled GEMM (GotoBLAS-style panels, 6 x 2-vector micro-tile)
-// compiled three times (AVX-512, AVX2+FMA, baseline SSE) and chosen at load time, and convolution as
-// im2col + that GEMM, parallel over images with per-thread scratch reused across calls.
+// compiled three times (AVX-512, AVX2+FMA, baseline SSE) and chosen at load time; convolution forward at stride 1
+// as a direct convolution on a zero-padded copy of each image (same three builds), the first layer's one-channel
+// case on the shared direct kernels (kernels.cc), everything else as im2col + that GEMM, parallel over images with
+// per-thread scratch reused across calls.
 #include <omp.h>
 #include <algorithm>
 #include <cstdlib>
@@ -227,7 +229,104 @@ void col2im(const ConvP& p, const float* col, int64_t c0, float* dx) {
   }
 }
 
-thread_local AlignedBuf tlCol, tlDw;
+thread_local AlignedBuf tlCol, tlDw, tlPad;
+
+// ---- direct convolution (stride 1, one group): the forward pass without im2col ----
+// The image is copied once into a zero-padded scratch whose rows are long enough for whole vectors, so the inner
+// loop needs no bounds: for 4 output channels and 16 (AVX-512) output pixels of a row the sums stay in registers
+// while the loop runs over input channels and taps (one input load per 4 FMAs).
+constexpr int KB = 4;
+
+template <int V, int NK>
+inline __attribute__((always_inline)) void directConvRow(const ConvP& p, const float* w, const float* b, float* y,
+                                                        int64_t k0, int64_t oy, const float* xp, int64_t Hp, int64_t Wp) {
+  typedef float vec __attribute__((vector_size(V * 4), aligned(4)));
+  const int64_t ohw = p.oh * p.ow, taps = p.kh * p.kw, wstride = p.c * taps;
+  for (int64_t ox0 = 0; ox0 < p.ow; ox0 += V) {
+    vec acc[NK];
+    for (int j = 0; j < NK; j++) acc[j] = vec{};
+    for (int64_t c = 0; c < p.c; c++) {
+      const float* wc = w + k0 * wstride + c * taps;
+      for (int64_t r = 0; r < p.kh; r++) {
+        const float* xr = xp + (c * Hp + oy + r) * Wp + ox0;
+        const float* wr = wc + r * p.kw;
+        for (int64_t s = 0; s < p.kw; s++) {
+          vec xv;
+          std::memcpy(&xv, xr + s, sizeof(vec));
+          for (int j = 0; j < NK; j++) acc[j] += wr[j * wstride + s] * xv;
+        }
+      }
+    }
+    const int cols = int(std::min<int64_t>(V, p.ow - ox0));
+    for (int j = 0; j < NK; j++) {
+      float out[V];
+      std::memcpy(out, &acc[j], sizeof(vec));
+      float* yr = y + (k0 + j) * ohw + oy * p.ow + ox0;
+      const float bias = b ? b[k0 + j] : 0.f;
+      for (int i = 0; i < cols; i++) yr[i] = out[i] + bias;
+    }
+  }
+}
+
+template <int V>
+inline __attribute__((always_inline)) void directConvImage(const ConvP& p, const float* x, const float* w, const float* b,
+                                                          float* y, int64_t kb0, int64_t kb1, float* xp, int64_t Hp,
+                                                          int64_t Wp) {
+  (void)x;
+  for (int64_t kb = kb0; kb < kb1; kb++) {
+    const int64_t k0 = kb * KB;
+    const int64_t nk = std::min<int64_t>(KB, p.k - k0);
+    for (int64_t oy = 0; oy < p.oh; oy++) {
+      switch (nk) {
+        case 4: directConvRow<V, 4>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
+        case 3: directConvRow<V, 3>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
+        case 2: directConvRow<V, 2>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
+        default: directConvRow<V, 1>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
+      }
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) void directConv512(const ConvP& p, const float* x, const float* w, const float* b, float* y,
+                                                      int64_t kb0, int64_t kb1, float* xp, int64_t Hp, int64_t Wp) {
+  directConvImage<16>(p, x, w, b, y, kb0, kb1, xp, Hp, Wp);
+}
+__attribute__((target("avx2,fma"))) void directConv256(const ConvP& p, const float* x, const float* w, const float* b, float* y,
+                                                       int64_t kb0, int64_t kb1, float* xp, int64_t Hp, int64_t Wp) {
+  directConvImage<8>(p, x, w, b, y, kb0, kb1, xp, Hp, Wp);
+}
+void directConv128(const ConvP& p, const float* x, const float* w, const float* b, float* y, int64_t kb0, int64_t kb1,
+                   float* xp, int64_t Hp, int64_t Wp) {
+  directConvImage<4>(p, x, w, b, y, kb0, kb1, xp, Hp, Wp);
+}
+
+bool directEligible(const ConvP& p) { return p.sh == 1 && p.sw == 1 && p.groups == 1; }
+
+void directConvForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+  const int V = kernel().V;
+  auto fn = V == 16 ? directConv512 : V == 8 ? directConv256 : directConv128;
+  // padded input: rows cover every vector of output pixels plus the taps to its right
+  const int64_t Hp = p.oh + p.kh - 1;
+  const int64_t owr = (p.ow + V - 1) / V * V;
+  const int64_t Wp = owr + p.kw - 1;
+  const int64_t nkb = (p.k + KB - 1) / KB;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < p.n; n++) {
+    float* xp = tlPad.get(size_t(p.c * Hp * Wp));
+    std::fill(xp, xp + p.c * Hp * Wp, 0.f);
+    const float* xn = x + n * p.c * p.h * p.w;
+    for (int64_t c = 0; c < p.c; c++)
+      for (int64_t iy = 0; iy < p.h; iy++) {
+        const int64_t py = iy + p.ph;
+        if (py < 0 || py >= Hp) continue;
+        for (int64_t ix = 0; ix < p.w; ix++) {
+          const int64_t px = ix + p.pw;
+          if (px >= 0 && px < Wp) xp[(c * Hp + py) * Wp + px] = xn[(c * p.h + iy) * p.w + ix];
+        }
+      }
+    fn(p, xn, w, b, y + n * p.k * p.oh * p.ow, 0, nkb, xp, Hp, Wp);
+  }
+}
 
 }  // namespace
 
@@ -242,6 +341,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 }
 
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+  if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);
+  if (directEligible(p)) return directConvForward(p, x, w, b, y);
   const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t n = 0; n < p.n; n++) {
@@ -273,6 +374,7 @@ void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx
 }
 
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
+  if (conv1Eligible(p)) return conv1BackwardWeights(p, x, dy, dw, db);
   const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
   const int64_t wsz = p.k * ckk;
   const int nt = omp_get_max_threads();

@@ -76,6 +76,10 @@ const convShapes: Conv2dParams[] = [
   convP(37, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1),
   convP(19, 16, 5, 6, 32, 3, 3, 1, 1, 1, 1),
   convP(16, 16, 4, 4, 16, 3, 3, 1, 1, 1, 1),
+  // stride 1 in the fallback build runs the direct convolution: wide rows (several vectors), an uneven kernel and
+  // padding, and output-channel counts that leave a partial block of 4
+  convP(2, 3, 5, 37, 6, 3, 3, 1, 1, 1, 1),
+  convP(3, 6, 9, 11, 9, 3, 5, 1, 1, 2, 1),
 ];
 function poolP(n: number, c: number, h: number, w: number, k: number, s: number, pad: number, cip = true): Pool2dParams {
   return { n, c, h, w, kh: k, kw: k, strideH: s, strideW: s, padH: pad, padW: pad, countIncludePad: cip,
