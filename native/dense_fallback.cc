@@ -1,8 +1,8 @@
 // Dense kernels without oneDNN: a packed, register-tiled GEMM (GotoBLAS-style panels, 6 x 2-vector micro-tile)
-// compiled three times (AVX-512, AVX2+FMA, baseline SSE) and chosen at load time; convolution forward at stride 1
-// as a direct convolution on a zero-padded copy of each image (same three builds), the first layer's one-channel
-// case on the shared direct kernels (kernels.cc), everything else as im2col + that GEMM, parallel over images with
-// per-thread scratch reused across calls.
+// compiled three times (AVX-512, AVX2+FMA, baseline SSE) and chosen at load time; convolution at stride 1 as direct
+// kernels on zero-padded copies of each image (forward; backward-data as the forward of dy with the flipped,
+// transposed weights; the 3 x 3 weight gradient), the first layer's one-channel case on the shared direct kernels
+// (kernels.cc), everything else as im2col + that GEMM, parallel over images with per-thread scratch reused.
 #include <omp.h>
 #include <algorithm>
 #include <cstdlib>
@@ -302,6 +302,19 @@ void directConv128(const ConvP& p, const float* x, const float* w, const float* 
 
 bool directEligible(const ConvP& p) { return p.sh == 1 && p.sw == 1 && p.groups == 1; }
 
+// C planes of h x w into zero-filled planes of Hp x Wp, offset by (ph, pw); a negative offset crops.
+void padPlanes(const float* in, int64_t C, int64_t h, int64_t w, int64_t ph, int64_t pw, float* out, int64_t Hp, int64_t Wp) {
+  std::fill(out, out + C * Hp * Wp, 0.f);
+  const int64_t x0 = std::max<int64_t>(0, -pw), x1 = std::min<int64_t>(w, Wp - pw);
+  if (x1 <= x0) return;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t iy = 0; iy < h; iy++) {
+      const int64_t py = iy + ph;
+      if (py < 0 || py >= Hp) continue;
+      std::memcpy(out + (c * Hp + py) * Wp + x0 + pw, in + (c * h + iy) * w + x0, size_t(x1 - x0) * sizeof(float));
+    }
+}
+
 void directConvForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   const int V = kernel().V;
   auto fn = V == 16 ? directConv512 : V == 8 ? directConv256 : directConv128;
@@ -313,19 +326,100 @@ void directConvForward(const ConvP& p, const float* x, const float* w, const flo
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < p.n; n++) {
     float* xp = tlPad.get(size_t(p.c * Hp * Wp));
-    std::fill(xp, xp + p.c * Hp * Wp, 0.f);
     const float* xn = x + n * p.c * p.h * p.w;
-    for (int64_t c = 0; c < p.c; c++)
-      for (int64_t iy = 0; iy < p.h; iy++) {
-        const int64_t py = iy + p.ph;
-        if (py < 0 || py >= Hp) continue;
-        for (int64_t ix = 0; ix < p.w; ix++) {
-          const int64_t px = ix + p.pw;
-          if (px >= 0 && px < Wp) xp[(c * Hp + py) * Wp + px] = xn[(c * p.h + iy) * p.w + ix];
-        }
-      }
+    padPlanes(xn, p.c, p.h, p.w, p.ph, p.pw, xp, Hp, Wp);
     fn(p, xn, w, b, y + n * p.k * p.oh * p.ow, 0, nkb, xp, Hp, Wp);
   }
+}
+
+// ---- direct weight gradient (stride 1, one group, 3 x 3): dw[k][c][r][s] = sum over images and output pixels of
+// dy[k][oy][ox] * xpad[c][oy + r][ox + s]; for 2 output channels and the 9 taps of one input channel the partial
+// sums stay in 18 vector registers over the whole image, then are reduced across lanes once.
+template <int V, int NK>
+inline __attribute__((always_inline)) void directDwBlock(const ConvP& p, const float* dyp, int64_t owr, const float* xp,
+                                                        int64_t Hp, int64_t Wp, int64_t k0, float* dw) {
+  typedef float vec __attribute__((vector_size(V * 4), aligned(4)));
+  constexpr int KH = 3, KW = 3, TAPS = KH * KW;  // the 3 x 3 kernel only: the sums must fit in registers
+  for (int64_t c = 0; c < p.c; c++) {
+    vec acc[NK][TAPS];
+    for (int j = 0; j < NK; j++)
+      for (int t = 0; t < TAPS; t++) acc[j][t] = vec{};
+    for (int64_t oy = 0; oy < p.oh; oy++)
+      for (int64_t ox0 = 0; ox0 < owr; ox0 += V) {
+        vec g[NK];
+        for (int j = 0; j < NK; j++) std::memcpy(&g[j], dyp + ((k0 + j) * p.oh + oy) * owr + ox0, sizeof(vec));
+        for (int r = 0; r < KH; r++) {
+          const float* xr = xp + (c * Hp + oy + r) * Wp + ox0;
+          for (int s = 0; s < KW; s++) {
+            vec xv;
+            std::memcpy(&xv, xr + s, sizeof(vec));
+            for (int j = 0; j < NK; j++) acc[j][r * KW + s] += g[j] * xv;
+          }
+        }
+      }
+    for (int j = 0; j < NK; j++)
+      for (int t = 0; t < TAPS; t++) {
+        float lanes[V];
+        std::memcpy(lanes, &acc[j][t], sizeof(vec));
+        float sum = 0.f;
+        for (int i = 0; i < V; i++) sum += lanes[i];
+        dw[((k0 + j) * p.c + c) * TAPS + t] += sum;
+      }
+  }
+}
+
+template <int V>
+inline __attribute__((always_inline)) void directDwImage(const ConvP& p, const float* dyp, int64_t owr, const float* xp,
+                                                        int64_t Hp, int64_t Wp, float* dw) {
+  for (int64_t k0 = 0; k0 < p.k; k0 += 2) {
+    if (p.k - k0 >= 2) directDwBlock<V, 2>(p, dyp, owr, xp, Hp, Wp, k0, dw);
+    else directDwBlock<V, 1>(p, dyp, owr, xp, Hp, Wp, k0, dw);
+  }
+}
+__attribute__((target("avx512f"))) void directDw512(const ConvP& p, const float* dyp, int64_t owr, const float* xp, int64_t Hp,
+                                                    int64_t Wp, float* dw) {
+  directDwImage<16>(p, dyp, owr, xp, Hp, Wp, dw);
+}
+__attribute__((target("avx2,fma"))) void directDw256(const ConvP& p, const float* dyp, int64_t owr, const float* xp, int64_t Hp,
+                                                     int64_t Wp, float* dw) {
+  directDwImage<8>(p, dyp, owr, xp, Hp, Wp, dw);
+}
+void directDw128(const ConvP& p, const float* dyp, int64_t owr, const float* xp, int64_t Hp, int64_t Wp, float* dw) {
+  directDwImage<4>(p, dyp, owr, xp, Hp, Wp, dw);
+}
+
+thread_local AlignedBuf tlDyPad;
+
+bool directDwEligible(const ConvP& p) { return directEligible(p) && p.kh == 3 && p.kw == 3; }
+
+// dw only (db is summed by the caller); each thread accumulates its images into a private dw, summed afterwards.
+void directConvBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw) {
+  const int V = kernel().V;
+  auto fn = V == 16 ? directDw512 : V == 8 ? directDw256 : directDw128;
+  const int64_t Hp = p.oh + p.kh - 1;
+  const int64_t owr = (p.ow + V - 1) / V * V;
+  const int64_t Wp = owr + p.kw - 1;
+  const int64_t wsz = p.k * p.c * p.kh * p.kw;
+  const int nt = omp_get_max_threads();
+  std::vector<float*> partial(size_t(nt), nullptr);
+#pragma omp parallel
+  {
+    float* mine = tlDw.get(size_t(wsz));
+    std::fill(mine, mine + wsz, 0.f);
+    partial[size_t(omp_get_thread_num())] = mine;
+    float* xp = tlPad.get(size_t(p.c * Hp * Wp));
+    float* dyp = tlDyPad.get(size_t(p.k * p.oh * owr));
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < p.n; n++) {
+      padPlanes(x + n * p.c * p.h * p.w, p.c, p.h, p.w, p.ph, p.pw, xp, Hp, Wp);
+      padPlanes(dy + n * p.k * p.oh * p.ow, p.k, p.oh, p.ow, 0, 0, dyp, p.oh, owr);
+      fn(p, dyp, owr, xp, Hp, Wp, mine);
+    }
+  }
+  std::fill(dw, dw + wsz, 0.f);
+  for (float* part : partial)
+    if (part)
+      for (int64_t i = 0; i < wsz; i++) dw[i] += part[i];
 }
 
 }  // namespace
@@ -360,6 +454,18 @@ void convForward(const ConvP& p, const float* x, const float* w, const float* b,
 }
 
 void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
+  if (directEligible(p)) {
+    // at stride 1, dx is a direct convolution of dy with the weights transposed (in <-> out) and flipped, padded by
+    // k - 1 - pad (a negative pad crops, which the padded copy does by skipping rows and columns)
+    ConvP q{p.n, p.k, p.oh, p.ow, p.c, p.kh, p.kw, 1, 1, p.kh - 1 - p.ph, p.kw - 1 - p.pw, 1, p.h, p.w};
+    std::vector<float> wt(size_t(p.c * p.k * p.kh * p.kw));
+    for (int64_t k = 0; k < p.k; k++)
+      for (int64_t c = 0; c < p.c; c++)
+        for (int64_t r = 0; r < p.kh; r++)
+          for (int64_t s = 0; s < p.kw; s++)
+            wt[((c * p.k + k) * p.kh + (p.kh - 1 - r)) * p.kw + (p.kw - 1 - s)] = w[((k * p.c + c) * p.kh + r) * p.kw + s];
+    return directConvForward(q, dy, wt.data(), nullptr, dx);
+  }
   const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t n = 0; n < p.n; n++) {
@@ -373,8 +479,8 @@ void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx
   }
 }
 
-void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
-  if (conv1Eligible(p)) return conv1BackwardWeights(p, x, dy, dw, db);
+// dw = sum over images of dy_n · im2col(x_n)^T; each thread accumulates its images into a private dw, summed afterwards.
+void im2colBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw) {
   const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
   const int64_t wsz = p.k * ckk;
   const int nt = omp_get_max_threads();
@@ -382,7 +488,6 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
   std::fill(dw, dw + wsz, 0.f);
 #pragma omp parallel
   {
-    // Each thread accumulates its images into a private dw; the partials are summed afterwards.
     float* mine = tlDw.get(size_t(wsz));
     std::fill(mine, mine + wsz, 0.f);
     partial[size_t(omp_get_thread_num())] = mine;
@@ -397,6 +502,13 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
   for (float* part : partial)
     if (part)
       for (int64_t i = 0; i < wsz; i++) dw[i] += part[i];
+}
+
+void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
+  if (conv1Eligible(p)) return conv1BackwardWeights(p, x, dy, dw, db);
+  const int64_t ohw = p.oh * p.ow;
+  if (directDwEligible(p)) directConvBackwardWeights(p, x, dy, dw);
+  else im2colBackwardWeights(p, x, dy, dw);
   if (db)
     for (int64_t o = 0; o < p.k; o++) {
       double acc = 0;

@@ -80,6 +80,10 @@ const convShapes: Conv2dParams[] = [
   // padding, and output-channel counts that leave a partial block of 4
   convP(2, 3, 5, 37, 6, 3, 3, 1, 1, 1, 1),
   convP(3, 6, 9, 11, 9, 3, 5, 1, 1, 2, 1),
+  // an odd number of output channels for the 3x3 weight gradient's blocks of 2; padding wider than the kernel (the
+  // direct backward-data then crops, padding by k - 1 - pad < 0)
+  convP(2, 5, 6, 7, 3, 3, 3, 1, 1, 0, 2),
+  convP(2, 4, 6, 6, 5, 3, 3, 1, 1, 3, 3),
 ];
 function poolP(n: number, c: number, h: number, w: number, k: number, s: number, pad: number, cip = true): Pool2dParams {
   return { n, c, h, w, kh: k, kw: k, strideH: s, strideW: s, padH: pad, padW: pad, countIncludePad: cip,
