@@ -10,6 +10,7 @@
 #include <tuple>
 #include <csignal>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <pthread.h>
 #include "common.h"
@@ -137,8 +138,10 @@ void reorder16Tile(const Reorder16Job& j, int64_t n, int64_t cb, bool simd) {
 // Several reorders in one parallel region: each region costs a wake-up of the sleeping OpenMP workers.
 void reorder16(std::initializer_list<Reorder16Job> jobs) {
   const bool simd = haveAvx512();
-  Reorder16Job js[4];
-  int64_t start[5] = {0, 0, 0, 0, 0};
+  constexpr size_t kMaxJobs = 4;
+  if (jobs.size() > kMaxJobs) throw std::logic_error("reorder16: more jobs than kMaxJobs");
+  Reorder16Job js[kMaxJobs];
+  int64_t start[kMaxJobs + 1] = {0, 0, 0, 0, 0};
   int nj = 0;
   for (const auto& j : jobs) {
     js[nj] = j;

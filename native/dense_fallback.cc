@@ -268,13 +268,11 @@ inline __attribute__((always_inline)) void directConvRow(const ConvP& p, const f
   }
 }
 
+// All output channels of one image, from its padded copy xp.
 template <int V>
-inline __attribute__((always_inline)) void directConvImage(const ConvP& p, const float* x, const float* w, const float* b,
-                                                          float* y, int64_t kb0, int64_t kb1, float* xp, int64_t Hp,
-                                                          int64_t Wp) {
-  (void)x;
-  for (int64_t kb = kb0; kb < kb1; kb++) {
-    const int64_t k0 = kb * KB;
+inline __attribute__((always_inline)) void directConvImage(const ConvP& p, const float* w, const float* b, float* y,
+                                                          const float* xp, int64_t Hp, int64_t Wp) {
+  for (int64_t k0 = 0; k0 < p.k; k0 += KB) {
     const int64_t nk = std::min<int64_t>(KB, p.k - k0);
     for (int64_t oy = 0; oy < p.oh; oy++) {
       switch (nk) {
@@ -287,17 +285,16 @@ inline __attribute__((always_inline)) void directConvImage(const ConvP& p, const
   }
 }
 
-__attribute__((target("avx512f"))) void directConv512(const ConvP& p, const float* x, const float* w, const float* b, float* y,
-                                                      int64_t kb0, int64_t kb1, float* xp, int64_t Hp, int64_t Wp) {
-  directConvImage<16>(p, x, w, b, y, kb0, kb1, xp, Hp, Wp);
+__attribute__((target("avx512f"))) void directConv512(const ConvP& p, const float* w, const float* b, float* y, const float* xp,
+                                                      int64_t Hp, int64_t Wp) {
+  directConvImage<16>(p, w, b, y, xp, Hp, Wp);
 }
-__attribute__((target("avx2,fma"))) void directConv256(const ConvP& p, const float* x, const float* w, const float* b, float* y,
-                                                       int64_t kb0, int64_t kb1, float* xp, int64_t Hp, int64_t Wp) {
-  directConvImage<8>(p, x, w, b, y, kb0, kb1, xp, Hp, Wp);
+__attribute__((target("avx2,fma"))) void directConv256(const ConvP& p, const float* w, const float* b, float* y, const float* xp,
+                                                       int64_t Hp, int64_t Wp) {
+  directConvImage<8>(p, w, b, y, xp, Hp, Wp);
 }
-void directConv128(const ConvP& p, const float* x, const float* w, const float* b, float* y, int64_t kb0, int64_t kb1,
-                   float* xp, int64_t Hp, int64_t Wp) {
-  directConvImage<4>(p, x, w, b, y, kb0, kb1, xp, Hp, Wp);
+void directConv128(const ConvP& p, const float* w, const float* b, float* y, const float* xp, int64_t Hp, int64_t Wp) {
+  directConvImage<4>(p, w, b, y, xp, Hp, Wp);
 }
 
 bool directEligible(const ConvP& p) { return p.sh == 1 && p.sw == 1 && p.groups == 1; }
@@ -322,13 +319,11 @@ void directConvForward(const ConvP& p, const float* x, const float* w, const flo
   const int64_t Hp = p.oh + p.kh - 1;
   const int64_t owr = (p.ow + V - 1) / V * V;
   const int64_t Wp = owr + p.kw - 1;
-  const int64_t nkb = (p.k + KB - 1) / KB;
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < p.n; n++) {
     float* xp = tlPad.get(size_t(p.c * Hp * Wp));
-    const float* xn = x + n * p.c * p.h * p.w;
-    padPlanes(xn, p.c, p.h, p.w, p.ph, p.pw, xp, Hp, Wp);
-    fn(p, xn, w, b, y + n * p.k * p.oh * p.ow, 0, nkb, xp, Hp, Wp);
+    padPlanes(x + n * p.c * p.h * p.w, p.c, p.h, p.w, p.ph, p.pw, xp, Hp, Wp);
+    fn(p, w, b, y + n * p.k * p.oh * p.ow, xp, Hp, Wp);
   }
 }
 

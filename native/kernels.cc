@@ -101,22 +101,10 @@ double thrBwd(const float* x, const float* g, float* dx, float lam, int L, int64
   if (L > 0) return dx ? thrBwdR<true, true>(x, g, dx, lam, fL, s, e) : thrBwdR<true, false>(x, g, dx, lam, fL, s, e);
   return dx ? thrBwdR<false, true>(x, g, dx, lam, fL, s, e) : thrBwdR<false, false>(x, g, dx, lam, fL, s, e);
 }
-SC_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard, float sc,
-                           int64_t b, int64_t e) {
-#pragma omp simd
-  for (int64_t i = b; i < e; i++) {
-    const float h = v[i] + x[i];
-    const float sp = h - th > 0.f ? 1.f : 0.f;
-    const float uv = hard ? (sp > 0.f ? 0.f : h) : h - th * sp;
-    s[i] = sp;
-    u[i] = uv;
-    v[i] = tau * uv;
-    o[i] = sp * sc;
-  }
-}
-// One step with the input batch norm (eval) folded in, x -> x*a + b per channel, and optionally no membrane
-// output: the converted network's inference runs conv -> BN -> IF, and this reads the conv output once instead of
-// BN writing it and the neuron reading it again. x*a + b is the same FMA as affinePlane (same rounding).
+// One single-step neuron update, optionally with the input batch norm (eval) folded in, x -> x*a + b per channel,
+// and optionally without the membrane output: the converted network's inference runs conv -> BN -> IF, and this
+// reads the conv output once instead of BN writing it and the neuron reading it again. x*a + b is the same FMA as
+// affinePlane (same rounding).
 template <bool AFFINE, bool KEEP_U>
 inline __attribute__((always_inline)) void neuronStepSeg(const float* x, float* v, float* s, float* u, float* o, float th,
                                                           float tau, bool hard, float sc, float a, float b, int64_t i0,
@@ -133,10 +121,13 @@ inline __attribute__((always_inline)) void neuronStepSeg(const float* x, float* 
     o[i] = sp * sc;
   }
 }
-SC_FMA_CLONES void neuronStepAffineR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard,
-                                 float sc, const float* scale, const float* shift, int64_t C, int64_t S, int64_t b,
-                                 int64_t e) {
-  if (!scale) return neuronStepSeg<false, false>(x, v, s, u, o, th, tau, hard, sc, 0.f, 0.f, b, e);
+SC_FMA_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard,
+                                float sc, const float* scale, const float* shift, int64_t C, int64_t S, int64_t b,
+                                int64_t e) {
+  if (!scale) {
+    if (u) return neuronStepSeg<false, true>(x, v, s, u, o, th, tau, hard, sc, 0.f, 0.f, b, e);
+    return neuronStepSeg<false, false>(x, v, s, u, o, th, tau, hard, sc, 0.f, 0.f, b, e);
+  }
   for (int64_t i = b; i < e;) {
     const int64_t plane = i / S, end = std::min(e, (plane + 1) * S);
     const int64_t ch = plane % C;
@@ -295,10 +286,10 @@ SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t 
   }
 }
 
+// An explicit FMA (one rounding, as the TypeScript backend's double arithmetic nearly always gives), so the neuron
+// step that folds this map in computes the same value whatever the compiler contracts.
 SC_FMA_CLONES void affinePlane(const float* x, float* y, int64_t S, float sc, float sh) {
 #pragma omp simd
-  // an explicit FMA (one rounding, as the TypeScript backend's double arithmetic nearly always gives), so the neuron
-  // step that folds this map in computes the same value whatever the compiler contracts
   for (int64_t i = 0; i < S; i++) y[i] = std::fma(x[i], sc, sh);
 }
 
@@ -473,11 +464,7 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
 }
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
                 const float* scale, const float* shift, int64_t C, int64_t S) {
-  if (!scale && u) {
-    parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, b, e); });
-    return;
-  }
-  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepAffineR(x, v, s, u, o, th, tau, hard, sc, scale, shift, C, S, b, e); });
+  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, scale, shift, C, S, b, e); });
 }
 void dropoutMask(float* m, int64_t n, double p, uint32_t seed) {
   const uint32_t threshold = uint32_t(std::floor(p * 4294967296.0));
