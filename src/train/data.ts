@@ -10,7 +10,7 @@
  * With `workers > 0` the batches are assembled by src/data's loader in worker threads. The augmentation plan is
  * still drawn here, on the trainer's thread, from the trainer's RNG, before anything else happens, so batches,
  * losses and the RNG state saved in checkpoints are identical for any worker count. Given the trainer's batch
- * order (`schedule`), the split also starts the next `prefetch` batches early: it replays the upcoming plans on
+ * order (`schedule`) and each batch's global step, the split also starts the next `prefetch` batches early: it replays the upcoming plans on
  * a copy of the RNG, and a batch is used only if its indices and plan equal what the trainer then asks for
  * (otherwise it is assembled on the spot), so a wrong guess costs time, never correctness.
  */
@@ -31,7 +31,11 @@ export interface SplitSource {
   count: number;
   /** True when each sample already carries T frames ([B, T, C, H, W]). */
   temporal: boolean;
-  batch(indices: ArrayLike<number>, rng: Rng | null): Batch;
+  /**
+   * The samples at `indices`, augmented from `rng` when given. `step`: the trainer's global step (epoch ·
+   * stepsPerEpoch + step in epoch), which lets a worker-backed split prefetch the batches that follow it.
+   */
+  batch(indices: ArrayLike<number>, rng: Rng | null, step?: number): Batch;
   /** Stops the split's worker threads, if it has any (they also stop by themselves once idle). */
   close?(): Promise<void>;
   /** Worker-backed splits: batches taken from the prefetch queue vs assembled when asked (a wrong or no guess). */
@@ -153,7 +157,7 @@ function loaderSplit(loader: FrameLoader | EventFrameLoader, temporal: boolean, 
   const H = loader.ds.height;
   const W = loader.ds.width;
   const prefetch = Math.max(1, opts.prefetch ?? 2);
-  const cursor = opts.schedule ? new ScheduleCursor(opts.schedule) : null;
+  const schedule = opts.schedule ? new ScheduleSteps(opts.schedule) : null;
   /** Batches started ahead, by global step. */
   const ahead = new Map<number, PendingBatch>();
   let idle: NodeJS.Timeout | null = null;
@@ -169,12 +173,13 @@ function loaderSplit(loader: FrameLoader | EventFrameLoader, temporal: boolean, 
   return {
     count: loader.count,
     temporal,
-    batch(indices, rng) {
+    batch(indices, rng, globalStep) {
       if (idle) clearTimeout(idle);
       const idx = Int32Array.from(indices);
       // the plan comes first, from the trainer's RNG, exactly as on the single-threaded path
       const plan = rng ? loader.planBatch(idx.length, rng) : null;
-      const step = rng && cursor ? cursor.locate(idx) : null;
+      // prefetching follows the schedule only for the trainer's own batches
+      const step = rng && schedule && globalStep !== undefined && sameInts(schedule.indicesAt(globalStep), idx) ? globalStep : null;
       let batch: Batch | null = null;
       if (step !== null) {
         const p = ahead.get(step);
@@ -198,13 +203,13 @@ function loaderSplit(loader: FrameLoader | EventFrameLoader, temporal: boolean, 
         const replay = new Rng();
         replay.setState(rng.getState());
         for (let s = step + 1; s <= step + prefetch; s++) {
-          const next = cursor!.indicesAt(s);
+          const next = schedule!.indicesAt(s);
           if (!next) break;
           const nextPlan = loader.planBatch(next.length, replay);
           if (!ahead.has(s)) ahead.set(s, loader.start(next.slice(), nextPlan));
         }
         // the last step of the run: nothing more will be asked for
-        if (step + 1 >= cursor!.totalSteps) void stop();
+        if (step + 1 >= schedule!.totalSteps) void stop();
       }
       idle = setTimeout(() => void stop(), IDLE_MS);
       idle.unref();
@@ -222,11 +227,9 @@ function sameInts(a: Int32Array | null, b: Int32Array | null): boolean {
   return true;
 }
 
-/** Finds where in the trainer's schedule a batch of indices sits, and what comes next. */
-class ScheduleCursor {
+/** The sample indices of each global step of the trainer's schedule (the last two epochs' permutations cached). */
+class ScheduleSteps {
   readonly totalSteps: number;
-  private last: number | null = null;
-  private lost = false;
   private perms = new Map<number, Int32Array>();
 
   constructor(private readonly s: BatchSchedule) {
@@ -243,26 +246,11 @@ class ScheduleCursor {
     return p;
   }
 
-  /** The sample indices of a global step (null past the end of training). */
+  /** The sample indices of a global step (null outside the run). */
   indicesAt(step: number): Int32Array | null {
     if (step < 0 || step >= this.totalSteps) return null;
     const epoch = Math.floor(step / this.s.stepsPerEpoch);
     const lo = (step - epoch * this.s.stepsPerEpoch) * this.s.batchSize;
     return this.perm(epoch).subarray(lo, Math.min(lo + this.s.batchSize, this.s.count));
-  }
-
-  /** The global step of this batch: the one after the last, or (first call, resume) searched over the epochs. */
-  locate(idx: Int32Array): number | null {
-    if (this.lost) return null;
-    if (this.last !== null && sameInts(this.indicesAt(this.last + 1), idx)) return ++this.last;
-    for (let e = 0; e < this.s.epochs && idx.length > 0; e++) {
-      const pos = this.perm(e).indexOf(idx[0]!);
-      if (pos < 0 || pos % this.s.batchSize !== 0) continue;
-      const step = e * this.s.stepsPerEpoch + pos / this.s.batchSize;
-      if (pos / this.s.batchSize < this.s.stepsPerEpoch && sameInts(this.indicesAt(step), idx)) return (this.last = step);
-    }
-    // not the trainer's order (another caller): stop guessing rather than search on every batch
-    this.lost = true;
-    return null;
   }
 }

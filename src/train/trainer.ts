@@ -267,7 +267,7 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
       for (; stepInEpoch < stepsPerEpoch; ) {
         const lo = stepInEpoch * config.batchSize;
         const idx = perm.subarray(lo, Math.min(lo + config.batchSize, data.train.count));
-        const batch = data.train.batch(idx, augRng);
+        const batch = data.train.batch(idx, augRng, epoch * stepsPerEpoch + stepInEpoch);
         const lr = schedule.lrAt(step);
         optimiser.lr = lr;
         // one tidy scope per step: activations and gradients return to the pool for the next step

@@ -40,7 +40,7 @@ function drive(split: SplitSource, s: BatchSchedule, rng: Rng, from = 0, to = s.
   for (let step = from; step < to; step++) {
     const e = Math.floor(step / s.stepsPerEpoch);
     const lo = (step % s.stepsPerEpoch) * s.batchSize;
-    out.push(split.batch(s.permutation(e).subarray(lo, Math.min(lo + s.batchSize, s.count)), rng));
+    out.push(split.batch(s.permutation(e).subarray(lo, Math.min(lo + s.batchSize, s.count)), rng, step));
   }
   return out;
 }
