@@ -11,6 +11,7 @@
       "sources": [
         "<(src)/addon.cc",
         "<(src)/kernels.cc",
+        "<(src)/layout.cc",
         "<(src)/measure.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -108,6 +108,16 @@ ConvP convParams(const Napi::CallbackInfo& info, const char* fn, size_t i) {
   p.groups = field(info, fn, o, "groups", 1);
   p.oh = field(info, fn, o, "oh", 1);
   p.ow = field(info, fn, o, "ow", 1);
+  auto optFlag = [&](const char* name) {
+    Napi::Value v = o.Get(name);
+    if (v.IsUndefined()) return false;
+    if (!v.IsBoolean()) fail(info, fn, std::string("params.") + name + " must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  };
+  p.xb = optFlag("xBlocked");
+  p.yb = optFlag("yBlocked");
+  if (p.xb && p.c % 16) fail(info, fn, "xBlocked needs c to be a multiple of 16");
+  if (p.yb && p.k % 16) fail(info, fn, "yBlocked needs k to be a multiple of 16");
   if (p.c % p.groups || p.k % p.groups) fail(info, fn, "groups must divide c and k");
   if (p.h + 2 * p.ph < p.kh || p.w + 2 * p.pw < p.kw) fail(info, fn, "kernel larger than padded input");
   if (p.oh != (p.h + 2 * p.ph - p.kh) / p.sh + 1 || p.ow != (p.w + 2 * p.pw - p.kw) / p.sw + 1)
@@ -190,6 +200,29 @@ void convSizes(const Napi::CallbackInfo& info, const char* fn, const ConvP& p, i
   xs = checkedMul(info, fn, {p.n, p.c, p.h, p.w});
   ws = checkedMul(info, fn, {p.k, p.c / p.groups, p.kh, p.kw});
   ys = checkedMul(info, fn, {p.n, p.k, p.oh, p.ow});
+}
+
+Napi::Value ConvLayouts(const Napi::CallbackInfo& info) {
+  const char* fn = "conv2dLayouts";
+  ConvP p = convParams(info, fn, 0);
+  const bool bias = flag(info, fn, 1, "bias");
+  if (p.n == 0) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), convLayouts(p, bias));
+}
+
+Napi::Value ReorderBlocked16(const Napi::CallbackInfo& info) {
+  const char* fn = "reorderBlocked16";
+  F32 src = f32(info, fn, 0, "src"), dst = f32(info, fn, 1, "dst");
+  const int64_t n = dim(info, fn, num(info, fn, 2, "n"), "n"), c = dim(info, fn, num(info, fn, 3, "c"), "c"),
+                s = dim(info, fn, num(info, fn, 4, "s"), "s");
+  const bool toBlocked = flag(info, fn, 5, "toBlocked");
+  if (c % 16) fail(info, fn, "c must be a multiple of 16");
+  const int64_t size = checkedMul(info, fn, {n, c, s});
+  need(info, fn, src, "src", size);
+  need(info, fn, dst, "dst", size);
+  if (src.p == dst.p && size) fail(info, fn, "src and dst must not be the same buffer");
+  reorder16(src.p, dst.p, n, c, s, toBlocked);
+  return info.Env().Undefined();
 }
 
 Napi::Value ConvForward(const Napi::CallbackInfo& info) {
@@ -587,6 +620,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define EXPORT(name, f) exports.Set(name, Napi::Function::New(env, guarded<f>, name))
   EXPORT("gemm", Gemm);
   EXPORT("conv2dForward", ConvForward);
+  EXPORT("conv2dLayouts", ConvLayouts);
+  EXPORT("reorderBlocked16", ReorderBlocked16);
   EXPORT("conv2dBackwardData", ConvBackwardData);
   EXPORT("conv2dBackwardWeights", ConvBackwardWeights);
   EXPORT("conv2dBackward", ConvBackward);

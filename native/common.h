@@ -2,12 +2,37 @@
 #pragma once
 #include <cstdint>
 #include <cstddef>
+#include <initializer_list>
+#include <vector>
 
 namespace spikecut {
 
 struct ConvP {
   int64_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow;
+  // the caller's x / dx (xb) and y / dy (yb) are stored nChw16c instead of NCHW
+  bool xb = false, yb = false;
 };
+
+// plain [N, C, S] <-> blocked [N, C/16, S, 16]; toBlocked selects the direction. C % 16 == 0. (layout.cc)
+struct Reorder16Job {
+  const float* in;
+  float* out;
+  int64_t n, c, s;
+  bool toBlocked;
+};
+bool haveAvx512();
+
+// A blocked caller buffer for a kernel that works on plain NCHW: in() gives a plain copy, out() a plain buffer whose
+// contents finish() reorders into the caller's blocked one. Non-blocked buffers pass through untouched.
+struct Staged {
+  std::vector<float> buf;
+  const float* in(const float* p, bool blocked, int64_t n, int64_t c, int64_t s);
+  float* out(float* p, bool blocked, int64_t n, int64_t c, int64_t s);
+  void finish(float* p, bool blocked, int64_t n, int64_t c, int64_t s);
+};
+// Several reorders in one parallel region (one wake-up of the workers); at most 4 jobs.
+void reorder16(std::initializer_list<Reorder16Job> jobs);
+void reorder16(const float* in, float* out, int64_t N, int64_t C, int64_t S, bool toBlocked);
 
 struct PoolP {
   int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
@@ -28,6 +53,9 @@ void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db);
 // dx and/or dw may be null (not wanted); db may be null.
 void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db);
+// Which conv activations the dense back end reads / writes nChw16c itself: bit 0 x (and dx), bit 1 y (and dy).
+// Arguments flagged blocked that it does not take natively are staged through plain buffers.
+int convLayouts(const ConvP& p, bool bias);
 const char* denseLibrary();  // "oneDNN 2.6.3" or "fallback kernels"
 bool denseIsDnnl();
 

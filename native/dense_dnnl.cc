@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <tuple>
+#include <vector>
 #include <csignal>
 #include <cstring>
 #include <stdexcept>
@@ -56,138 +57,36 @@ struct SignalBlock {
   }
 };
 
-// ---- NCHW <-> nChw16c reorders ----
-// oneDNN's reorder for these runs at ~10 GB/s on the activation shapes here (a 51 MB tensor took 8 ms): a 16x16
-// register transpose per tile of 16 channels x 16 pixels, parallel over (image, channel block), moves the same
-// data at several times that.
-// gcc 12 flags the _mm512_undefined_ps() inside its own unpack intrinsics
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-__attribute__((target("avx512f"))) inline void transpose16(const float* src, int64_t ss, float* dst, int64_t ds, bool stream) {
-  __m512 r[16], t[16];
-  for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ss);
-  for (int i = 0; i < 8; i++) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; i++) {
-    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-    r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-  }
-  // r[4i+k] now holds, in its 128-bit lane L, column 4L+k of rows 4i..4i+3
-  for (int k = 0; k < 4; k++) {
-    const __m512 a = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44);
-    const __m512 b = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xee);
-    const __m512 c = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x44);
-    const __m512 d = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xee);
-    t[k] = _mm512_shuffle_f32x4(a, c, 0x88);
-    t[4 + k] = _mm512_shuffle_f32x4(a, c, 0xdd);
-    t[8 + k] = _mm512_shuffle_f32x4(b, d, 0x88);
-    t[12 + k] = _mm512_shuffle_f32x4(b, d, 0xdd);
-  }
-  if (stream)
-    for (int j = 0; j < 16; j++) _mm512_stream_ps(dst + j * ds, t[j]);
-  else
-    for (int j = 0; j < 16; j++) _mm512_storeu_ps(dst + j * ds, t[j]);
-}
-#pragma GCC diagnostic pop
-
-bool haveAvx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes;
-}
-
-// plain [N, C, S] <-> blocked [N, C/16, S, 16]; toBlocked selects the direction. C % 16 == 0.
-struct Reorder16Job {
-  const float* in;
-  float* out;
-  int64_t n, c, s;
-  bool toBlocked;
-};
-
-// Destinations larger than this go around the caches (non-temporal stores): they cannot stay cached anyway, and
-// skipping the read-for-ownership of every destination line cuts a third of the memory traffic.
-constexpr int64_t kStreamBytes = int64_t(16) << 20;
-
-void reorder16Tile(const Reorder16Job& j, int64_t n, int64_t cb, bool simd) {
-  const int64_t C = j.c, S = j.s, CB = C / 16;
-  const int64_t plainOff = (n * C + cb * 16) * S, blockOff = (n * CB + cb) * S * 16;
-  int64_t s0 = 0;
-  if (simd) {
-    // streaming stores need 64-byte aligned rows
-    const float* rowBase = j.toBlocked ? j.out + blockOff : j.out + plainOff;
-    const bool aligned = (reinterpret_cast<uintptr_t>(rowBase) % 64 == 0) && (j.toBlocked || (S * 4) % 64 == 0);
-    const bool stream = aligned && j.n * j.c * j.s * 4 >= kStreamBytes;
-    for (; s0 + 16 <= S; s0 += 16) {
-      if (j.toBlocked) transpose16(j.in + plainOff + s0, S, j.out + blockOff + s0 * 16, 16, stream);
-      else transpose16(j.in + blockOff + s0 * 16, 16, j.out + plainOff + s0, S, stream);
-    }
-  }
-  for (int64_t s = s0; s < S; s++)
-    for (int64_t c = 0; c < 16; c++) {
-      if (j.toBlocked) j.out[blockOff + s * 16 + c] = j.in[plainOff + c * S + s];
-      else j.out[plainOff + c * S + s] = j.in[blockOff + s * 16 + c];
-    }
-}
-
-// Several reorders in one parallel region: each region costs a wake-up of the sleeping OpenMP workers.
-void reorder16(std::initializer_list<Reorder16Job> jobs) {
-  const bool simd = haveAvx512();
-  constexpr size_t kMaxJobs = 4;
-  if (jobs.size() > kMaxJobs) throw std::logic_error("reorder16: more jobs than kMaxJobs");
-  Reorder16Job js[kMaxJobs];
-  int64_t start[kMaxJobs + 1] = {0, 0, 0, 0, 0};
-  int nj = 0;
-  for (const auto& j : jobs) {
-    js[nj] = j;
-    start[nj + 1] = start[nj] + j.n * (j.c / 16);
-    nj++;
-  }
-  const int64_t total = start[nj];
-#pragma omp parallel
-  {
-#pragma omp for schedule(static) nowait
-    for (int64_t i = 0; i < total; i++) {
-      int k = 0;
-      while (i >= start[k + 1]) k++;
-      const int64_t local = i - start[k], cbs = js[k].c / 16;
-      reorder16Tile(js[k], local / cbs, local % cbs, simd);
-    }
-    // non-temporal stores are weakly ordered: fence them before the region's closing barrier
-    if (simd) _mm_sfence();
-  }
-}
-
-void reorder16(const float* in, float* out, int64_t N, int64_t C, int64_t S, bool toBlocked) {
-  reorder16({Reorder16Job{in, out, N, C, S, toBlocked}});
-}
-
-// One tensor argument of a primitive: the user's NCHW buffer and, when the primitive wants another layout,
-// a cached buffer in that layout plus the reorder between the two.
+// One activation or weight argument of a primitive: the caller's buffer (NCHW, or nChw16c when the caller's tensor
+// is blocked) and, when the primitive wants another layout, a cached buffer in that layout plus the reorder.
 struct Port {
   memory user, prim;
+  // the primitive's layout over a caller's buffer that is already nChw16c (no copy)
+  memory direct;
   dnnl::reorder re;
   bool needsReorder = false;
   // plain NCHW <-> nChw16c handled by reorder16 instead of oneDNN's reorder
   bool own16 = false;
   int64_t n = 0, c = 0, spatial = 0;
+  // a blocked caller buffer for a primitive that does not take nChw16c goes through this plain copy
+  std::vector<float> staging;
+  float* outPtr = nullptr;
+  bool outBlocked = false;
   void init(const memory::desc& userMd, const memory::desc& primMd, bool input) {
     user = memory(userMd, eng(), DNNL_MEMORY_NONE);
     needsReorder = userMd != primMd;
+    const memory::dims d = userMd.dims();
+    if (d.size() == 4) {
+      n = d[0];
+      c = d[1];
+      spatial = d[2] * d[3];
+    }
+    const bool blocked16 = d.size() == 4 && d[1] % 16 == 0 && primMd == memory::desc(d, dt::f32, tag::nChw16c);
+    if (blocked16) direct = memory(primMd, eng(), DNNL_MEMORY_NONE);
     if (needsReorder) {
       prim = memory(primMd, eng());
-      const memory::dims d = userMd.dims();
-      if (d.size() == 4 && d[1] % 16 == 0 && userMd == memory::desc(d, dt::f32, tag::nchw) &&
-          primMd == memory::desc(d, dt::f32, tag::nChw16c)) {
+      if (blocked16 && userMd == memory::desc(d, dt::f32, tag::nchw)) {
         own16 = true;
-        n = d[0];
-        c = d[1];
-        spatial = d[2] * d[3];
       } else {
         re = input ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
       }
@@ -195,28 +94,73 @@ struct Port {
       prim = user;
     }
   }
-  // Input: bind the JS pointer and bring the data into the primitive's layout.
-  memory& in(const float* p, int64_t rows = -1) {
+  bool takesBlocked() const { return direct.get(true) != nullptr; }
+  float* stage(int64_t rows) {
+    staging.resize(size_t(rows * c * spatial));
+    return staging.data();
+  }
+  // Input: bind the caller's pointer and bring the data into the primitive's layout. rows < n: only the first rows
+  // are real (the primitive runs on a padded batch).
+  memory& in(const float* p, int64_t rows = -1, bool blocked = false) {
+    const int64_t r = rows < 0 ? n : rows;
+    if (blocked) {
+      if (takesBlocked()) {
+        if (r == n) {
+          direct.set_data_handle(const_cast<float*>(p));
+          return direct;
+        }
+        std::memcpy(prim.get_data_handle(), p, size_t(r * c * spatial) * sizeof(float));
+        return prim;
+      }
+      float* plain = stage(r);
+      reorder16(p, plain, r, c, spatial, false);
+      p = plain;
+    }
     user.set_data_handle(const_cast<float*>(p));
     if (needsReorder) {
-      if (own16) reorder16(p, static_cast<float*>(prim.get_data_handle()), rows < 0 ? n : rows, c, spatial, true);
+      if (own16) reorder16(p, static_cast<float*>(prim.get_data_handle()), r, c, spatial, true);
       else re.execute(strm(), user, prim);
     }
     return prim;
   }
-  // Output: the primitive writes `prim`; finish() moves it to the JS buffer.
-  memory& out(float* p) {
+  // Output: the primitive writes the returned memory; finish() moves it to the caller's buffer.
+  memory& out(float* p, bool blocked = false, int64_t rows = -1) {
+    outPtr = p;
+    outBlocked = blocked;
+    if (blocked) {
+      if (takesBlocked()) {
+        if (rows < 0 || rows == n) {
+          direct.set_data_handle(p);
+          return direct;
+        }
+        return prim;
+      }
+      user.set_data_handle(stage(n));
+      return prim;
+    }
     user.set_data_handle(p);
     return prim;
   }
   void finish(int64_t rows = -1) {
-    if (!needsReorder) return;
-    if (own16) {
+    const int64_t r = rows < 0 ? n : rows;
+    if (outBlocked && takesBlocked()) {
+      if (r != n) {
+        strm().wait();
+        std::memcpy(outPtr, prim.get_data_handle(), size_t(r * c * spatial) * sizeof(float));
+      }
+      return;
+    }
+    if (needsReorder) {
+      if (own16) {
+        strm().wait();
+        reorder16(static_cast<const float*>(prim.get_data_handle()), static_cast<float*>(user.get_data_handle()), r, c, spatial, false);
+      } else {
+        re.execute(strm(), prim, user);
+      }
+    }
+    if (outBlocked) {
       strm().wait();
-      reorder16(static_cast<const float*>(prim.get_data_handle()), static_cast<float*>(user.get_data_handle()), rows < 0 ? n : rows,
-                c, spatial, false);
-    } else {
-      re.execute(strm(), prim, user);
+      reorder16(staging.data(), outPtr, r, c, spatial, true);
     }
   }
 };
@@ -434,17 +378,31 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 // never copied out. Only when both activations go through reorder16 (which copies exactly the real rows).
 int64_t paddedBatch(int64_t n) { return n < 16 ? n : (n + 15) / 16 * 16; }
 
+int convLayouts(const ConvP& p, bool bias) {
+  if (conv1Eligible(p)) return 0;
+  ConvP q = p;
+  q.n = paddedBatch(p.n);
+  FwdEntry& e = fwdEntry(q, bias);
+  return (e.src.takesBlocked() ? 1 : 0) | (e.dst.takesBlocked() ? 2 : 0);
+}
+
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
-  if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);
+  if (conv1Eligible(p)) {
+    Staged sx, sy;
+    float* yy = sy.out(y, p.yb, p.n, p.k, p.oh * p.ow);
+    conv1Forward(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), w, b, yy);
+    sy.finish(y, p.yb, p.n, p.k, p.oh * p.ow);
+    return;
+  }
   ConvP q = p;
   q.n = paddedBatch(p.n);
   FwdEntry* e = &fwdEntry(q, b != nullptr);
   if (q.n != p.n && !(e->src.own16 && e->dst.own16)) e = &fwdEntry(p, b != nullptr);
   const int64_t rows = p.n;
   SignalBlock guard(e->jitGemm);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e->src.in(x, rows)},
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e->src.in(x, rows, p.xb)},
                                        {DNNL_ARG_WEIGHTS, e->wei.in(w)},
-                                       {DNNL_ARG_DST, e->dst.out(y)},
+                                       {DNNL_ARG_DST, e->dst.out(y, p.yb, rows)},
                                        {DNNL_ARG_SCRATCHPAD, e->scratch}};
   if (b) {
     e->bias.set_data_handle(const_cast<float*>(b));
@@ -458,20 +416,24 @@ void convForward(const ConvP& p, const float* x, const float* w, const float* b,
 void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
   BwdDataEntry& e = bdEntry(p);
   SignalBlock guard(e.jitGemm);
-  e.prim.execute(strm(), {{DNNL_ARG_DIFF_DST, e.dy.in(dy)},
+  e.prim.execute(strm(), {{DNNL_ARG_DIFF_DST, e.dy.in(dy, -1, p.yb)},
                           {DNNL_ARG_WEIGHTS, e.wei.in(w)},
-                          {DNNL_ARG_DIFF_SRC, e.dx.out(dx)},
+                          {DNNL_ARG_DIFF_SRC, e.dx.out(dx, p.xb)},
                           {DNNL_ARG_SCRATCHPAD, e.scratch}});
   e.dx.finish();
   strm().wait();
 }
 
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
-  if (conv1Eligible(p)) return conv1BackwardWeights(p, x, dy, dw, db);
+  if (conv1Eligible(p)) {
+    Staged sx, sy;
+    conv1BackwardWeights(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), sy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), dw, db);
+    return;
+  }
   BwdWeiEntry& e = bwEntry(p, db != nullptr);
   SignalBlock guard(e.jitGemm);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x)},
-                                       {DNNL_ARG_DIFF_DST, e.dy.in(dy)},
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x, -1, p.xb)},
+                                       {DNNL_ARG_DIFF_DST, e.dy.in(dy, -1, p.yb)},
                                        {DNNL_ARG_DIFF_WEIGHTS, e.dw.out(dw)},
                                        {DNNL_ARG_SCRATCHPAD, e.scratch}};
   if (db) {
@@ -484,7 +446,8 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
 }
 
 // Both backward passes in one call: dy is brought into the blocked layout once for the two primitives, in the same
-// parallel region as x (two reorders and a wake-up fewer than convBackwardData + convBackwardWeights).
+// parallel region as x (two reorders and a wake-up fewer than convBackwardData + convBackwardWeights); activations
+// the caller already holds blocked are used where they are.
 void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db) {
   BwdDataEntry* bd = dx ? &bdEntry(p) : nullptr;
   BwdWeiEntry* bw = dw && !conv1Eligible(p) ? &bwEntry(p, db != nullptr) : nullptr;
@@ -495,14 +458,25 @@ void convBackward(const ConvP& p, const float* x, const float* dy, const float* 
     if (dw) convBackwardWeights(p, x, dy, dw, db);
     return;
   }
-  memory& dyB = bd->dy.prim;
-  memory& xB = bw->src.prim;
-  reorder16({Reorder16Job{dy, static_cast<float*>(dyB.get_data_handle()), p.n, p.k, p.oh * p.ow, true},
-             Reorder16Job{x, static_cast<float*>(xB.get_data_handle()), p.n, p.c, p.h * p.w, true}});
+  memory dyB = bd->dy.prim;
+  memory xB = bw->src.prim;
+  if (p.yb) {
+    dyB = bd->dy.direct;
+    dyB.set_data_handle(const_cast<float*>(dy));
+  }
+  if (p.xb) {
+    xB = bw->src.direct;
+    xB.set_data_handle(const_cast<float*>(x));
+  }
+  const Reorder16Job dyJob{dy, static_cast<float*>(bd->dy.prim.get_data_handle()), p.n, p.k, p.oh * p.ow, true};
+  const Reorder16Job xJob{x, static_cast<float*>(bw->src.prim.get_data_handle()), p.n, p.c, p.h * p.w, true};
+  if (!p.yb && !p.xb) reorder16({dyJob, xJob});
+  else if (!p.yb) reorder16({dyJob});
+  else if (!p.xb) reorder16({xJob});
   SignalBlock guard(bd->jitGemm || bw->jitGemm);
   bd->prim.execute(strm(), {{DNNL_ARG_DIFF_DST, dyB},
                             {DNNL_ARG_WEIGHTS, bd->wei.in(w)},
-                            {DNNL_ARG_DIFF_SRC, bd->dx.out(dx)},
+                            {DNNL_ARG_DIFF_SRC, bd->dx.out(dx, p.xb)},
                             {DNNL_ARG_SCRATCHPAD, bd->scratch}});
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xB},
                                        {DNNL_ARG_DIFF_DST, dyB},

@@ -429,7 +429,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
   else gemmParallel(g, beta);
 }
 
-void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+namespace {
+void convForwardPlain(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);
   if (directEligible(p)) return directConvForward(p, x, w, b, y);
   const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
@@ -448,7 +449,7 @@ void convForward(const ConvP& p, const float* x, const float* w, const float* b,
   }
 }
 
-void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
+void convBackwardDataPlain(const ConvP& p, const float* dy, const float* w, float* dx) {
   if (directEligible(p)) {
     // at stride 1, dx is a direct convolution of dy with the weights transposed (in <-> out) and flipped, padded by
     // k - 1 - pad (a negative pad crops, which the padded copy does by skipping rows and columns)
@@ -459,7 +460,8 @@ void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx
         for (int64_t r = 0; r < p.kh; r++)
           for (int64_t s = 0; s < p.kw; s++)
             wt[((c * p.k + k) * p.kh + (p.kh - 1 - r)) * p.kw + (p.kw - 1 - s)] = w[((k * p.c + c) * p.kh + r) * p.kw + s];
-    return directConvForward(q, dy, wt.data(), nullptr, dx);
+    directConvForward(q, dy, wt.data(), nullptr, dx);
+    return;
   }
   const int64_t cg = p.c / p.groups, kg = p.k / p.groups, ckk = cg * p.kh * p.kw, ohw = p.oh * p.ow;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -499,7 +501,7 @@ void im2colBackwardWeights(const ConvP& p, const float* x, const float* dy, floa
       for (int64_t i = 0; i < wsz; i++) dw[i] += part[i];
 }
 
-void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
+void convBackwardWeightsPlain(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
   if (conv1Eligible(p)) return conv1BackwardWeights(p, x, dy, dw, db);
   const int64_t ohw = p.oh * p.ow;
   if (directDwEligible(p)) directConvBackwardWeights(p, x, dy, dw);
@@ -515,9 +517,40 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
     }
 }
 
+}  // namespace
+
+// The fallback kernels work on plain NCHW: blocked activations are staged through plain buffers.
+int convLayouts(const ConvP&, bool) { return 0; }
+
+void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+  Staged sx, sy;
+  float* yy = sy.out(y, p.yb, p.n, p.k, p.oh * p.ow);
+  convForwardPlain(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), w, b, yy);
+  sy.finish(y, p.yb, p.n, p.k, p.oh * p.ow);
+}
+
+void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
+  Staged sdy, sdx;
+  float* dxx = sdx.out(dx, p.xb, p.n, p.c, p.h * p.w);
+  convBackwardDataPlain(p, sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), w, dxx);
+  sdx.finish(dx, p.xb, p.n, p.c, p.h * p.w);
+}
+
+void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
+  Staged sx, sdy;
+  convBackwardWeightsPlain(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), dw, db);
+}
+
 void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db) {
-  if (dx) convBackwardData(p, dy, w, dx);
-  if (dw) convBackwardWeights(p, x, dy, dw, db);
+  Staged sx, sdy, sdx;
+  const float* xp = sx.in(x, p.xb && dw, p.n, p.c, p.h * p.w);
+  const float* dyp = sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow);
+  if (dx) {
+    float* dxx = sdx.out(dx, p.xb, p.n, p.c, p.h * p.w);
+    convBackwardDataPlain(p, dyp, w, dxx);
+    sdx.finish(dx, p.xb, p.n, p.c, p.h * p.w);
+  }
+  if (dw) convBackwardWeightsPlain(p, xp, dyp, dw, db);
 }
 
 }  // namespace spikecut

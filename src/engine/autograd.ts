@@ -5,11 +5,20 @@
  * several outputs (a fused neuron returns spikes and membrane); backward receives one gradient per output,
  * null for outputs nothing depended on, and returns one gradient per input (null where not needed).
  */
-import type { Tensor } from "./tensor.js";
+import { Tensor, relayout } from "./tensor.js";
 import { getBackend } from "./backends.js";
 import { adoptAsLeafGrad, allocSerial, allocUninit, allocatedSince } from "./memory.js";
 
 export type BackwardFn = (gradOutputs: (Float32Array | null)[]) => (Float32Array | null)[];
+
+export interface RecordOptions {
+  /**
+   * The backward understands layouts: it receives each output's gradient in that output's layout and returns each
+   * input's gradient in that input's layout. Otherwise (every op that only reads `.data`) it sees and returns plain
+   * gradients, and the tape converts the returned gradient of a blocked16 input.
+   */
+  layoutAware?: boolean;
+}
 
 export class GradNode {
   /**
@@ -22,6 +31,7 @@ export class GradNode {
     readonly name: string,
     readonly inputs: readonly Tensor[],
     readonly backward: BackwardFn,
+    readonly layoutAware = false,
   ) {}
 }
 
@@ -58,9 +68,15 @@ export function record<T extends Tensor[]>(
   inputs: readonly Tensor[],
   outputs: T,
   backward: BackwardFn,
+  options: RecordOptions = {},
 ): T {
   if (!needsGrad(inputs)) return outputs;
-  const node = new GradNode(name, inputs, backward);
+  const node = new GradNode(name, inputs, backward, options.layoutAware === true);
+  if (!node.layoutAware) {
+    for (const out of outputs) {
+      if (out.layout !== "plain") throw new Error(`autograd: ${name} produced a ${out.layout} output but its backward is not layout-aware`);
+    }
+  }
   node.outputCount = outputs.length;
   outputs.forEach((out, i) => {
     out.requiresGrad = true;
@@ -163,8 +179,9 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
       noGradDepth--;
     }
     node.inputs.forEach((inp, j) => {
-      const g = gIn[j];
+      let g = gIn[j];
       if (!g || !inp.requiresGrad) return;
+      if (!node.layoutAware && inp.layout === "blocked16") g = relayout(g, inp.shape, true);
       if (g.length !== inp.size) {
         throw new Error(`autograd: ${node.name} returned a gradient of ${g.length} elements for an input of ${inp.size}`);
       }
@@ -177,11 +194,12 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
   for (const { g } of leaves.values()) holders.set(g.buffer as ArrayBuffer, (holders.get(g.buffer as ArrayBuffer) ?? 0) + 1);
   for (const [t, { g }] of leaves) {
     if (t.grad) {
-      getBackend().add(t.grad.data, g, t.grad.data);
+      const gg = t.grad.layout === t.layout ? g : relayout(g, t.shape, t.grad.layout === "blocked16", new Float32Array(g.length));
+      getBackend().add(t.grad.storage, gg, t.grad.storage);
       continue;
     }
     const exclusive = holders.get(g.buffer as ArrayBuffer) === 1 && g.byteOffset === 0 && allocatedSince(g, since);
     if (exclusive) adoptAsLeafGrad(g);
-    t.grad = t.like(exclusive ? g : new Float32Array(g));
+    t.grad = new Tensor(exclusive ? g : new Float32Array(g), t.shape, false, t.layout);
   }
 }

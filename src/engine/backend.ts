@@ -22,6 +22,10 @@ export interface Conv2dParams {
   groups: number;
   oh: number;
   ow: number;
+  /** x (and dx) are stored blocked16 ([N, C/16, H, W, 16]) instead of NCHW; needs C % 16 == 0. */
+  xBlocked?: boolean;
+  /** y (and dy) are stored blocked16; needs K % 16 == 0. */
+  yBlocked?: boolean;
 }
 
 export interface Pool2dParams {
@@ -69,6 +73,16 @@ export interface Backend {
   /** C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op(A) is [M,K], op(B) is [K,N]. */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
        A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+
+  // ---- layouts ----
+  /** plain [n, c, s] <-> blocked16 [n, c/16, s, 16] (toBlocked picks the direction); c % 16 == 0; dst overwritten. */
+  reorderBlocked16(src: Float32Array, dst: Float32Array, n: number, c: number, s: number, toBlocked: boolean): void;
+  /**
+   * Which conv activations this backend reads and writes blocked16 without a reorder: bit 0 x / dx, bit 1 y / dy.
+   * Every kernel accepts the xBlocked / yBlocked flags either way (a backend that does not take a layout natively
+   * converts around its plain kernel); this says where a blocked layout saves work.
+   */
+  conv2dLayouts(p: Conv2dParams, bias: boolean): number;
 
   // ---- convolution (cross-correlation like PyTorch), weight [k, c/groups, kh, kw] ----
   conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void;

@@ -4,7 +4,8 @@
  * tape's back (optimisers mutate parameters under noGrad).
  */
 import { GradNode, isGradEnabled, record, runBackward } from "./autograd.js";
-import { recycleLeafGrad } from "./memory.js";
+import { allocUninit, recycleLeafGrad } from "./memory.js";
+import { getBackend } from "./backends.js";
 import { ShapeError, fmtShape } from "./errors.js";
 import { Rng, globalRng } from "./random.js";
 
@@ -24,8 +25,39 @@ function checkShape(op: string, shape: Shape): void {
   }
 }
 
+/**
+ * Memory layout of a tensor's storage. `plain`: row-major (NCHW for images). `blocked16`: the last three dims
+ * [C, H, W] stored as [C/16, H, W, 16] (oneDNN's nChw16c), every leading dim a batch dim; C % 16 == 0. Convolutions
+ * on the native oneDNN path read and write blocked16 directly, so activations stay blocked between layers instead
+ * of being reordered on every call; any consumer that reads `.data` gets plain values (converted once, cached).
+ */
+export type Layout = "plain" | "blocked16";
+
+/** Whether a tensor of this shape can be stored blocked16. */
+export function canBlock16(shape: Shape): boolean {
+  return shape.length >= 3 && shape[shape.length - 3]! % 16 === 0 && shapeSize(shape) > 0;
+}
+
+/** [leading, C, H·W] of a blocked16-capable shape: the dims a reorder works on. */
+export function blockDims(shape: Shape): [number, number, number] {
+  const r = shape.length;
+  return [shapeSize(shape.slice(0, r - 3)), shape[r - 3]!, shape[r - 2]! * shape[r - 1]!];
+}
+
+/** The reorder between the two layouts, on the active backend. */
+export function relayout(src: Float32Array, shape: Shape, toBlocked: boolean, dst?: Float32Array): Float32Array {
+  const out = dst ?? allocUninit(src.length);
+  const [n, c, s] = blockDims(shape);
+  getBackend().reorderBlocked16(src, out, n, c, s, toBlocked);
+  return out;
+}
+
 export class Tensor {
-  readonly data: Float32Array;
+  /** The storage as laid out in memory (see `layout`); kernels that understand the layout read this. */
+  readonly storage: Float32Array;
+  readonly layout: Layout;
+  /** Plain copy of a blocked tensor's values, made on the first `.data` read. */
+  private plainCache: Float32Array | null = null;
   readonly shape: Shape;
   requiresGrad: boolean;
   grad: Tensor | null = null;
@@ -33,20 +65,34 @@ export class Tensor {
   gradNode: GradNode | null = null;
   outputIndex = 0;
 
-  constructor(data: Float32Array, shape: Shape, requiresGrad = false) {
+  constructor(data: Float32Array, shape: Shape, requiresGrad = false, layout: Layout = "plain") {
     checkShape("Tensor", shape);
     if (!(data instanceof Float32Array)) throw new ShapeError("Tensor", "data must be a Float32Array");
     const n = shapeSize(shape);
     if (data.length !== n) {
       throw new ShapeError("Tensor", `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`);
     }
-    this.data = data;
+    if (layout !== "plain" && (layout !== "blocked16" || !canBlock16(shape))) {
+      throw new ShapeError("Tensor", `layout ${String(layout)} is not possible for shape ${fmtShape(shape)} (blocked16 needs [..., C, H, W] with C a multiple of 16)`);
+    }
+    this.storage = data;
+    this.layout = layout;
     this.shape = Object.freeze([...shape]);
     this.requiresGrad = requiresGrad;
   }
 
+  /**
+   * The values in plain row-major order. For a blocked tensor this is a copy made once (read-only in spirit:
+   * writing into it does not change the tensor).
+   */
+  get data(): Float32Array {
+    if (this.layout === "plain") return this.storage;
+    if (!this.plainCache) this.plainCache = relayout(this.storage, this.shape, false, new Float32Array(this.storage.length));
+    return this.plainCache;
+  }
+
   get size(): number {
-    return this.data.length;
+    return this.storage.length;
   }
   get ndim(): number {
     return this.shape.length;
@@ -155,17 +201,33 @@ export class Tensor {
         throw new ShapeError("backward", `gradient shape ${fmtShape(grad.shape)} does not match tensor shape ${fmtShape(this.shape)}`);
       }
       // no copy: autograd never writes into a gradient buffer it did not allocate itself
-      seed = grad.data;
+      seed = grad.layout === this.layout ? grad.storage : this.layout === "plain" ? grad.data : relayout(grad.data, this.shape, true);
     }
     runBackward(this, seed);
   }
   /** Same storage, cut from the tape. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return new Tensor(this.storage, this.shape, false, this.layout);
   }
   /** A copy of the storage, cut from the tape. */
   clone(): Tensor {
-    return new Tensor(new Float32Array(this.data), this.shape);
+    return new Tensor(new Float32Array(this.storage), this.shape, false, this.layout);
+  }
+  /**
+   * The same values in the given layout (this tensor itself when it already is). Differentiable. Turning an
+   * activation blocked16 once at the edge of a conv stack is what lets the layers after it skip their reorders.
+   */
+  toLayout(layout: Layout): Tensor {
+    if (layout === this.layout) return this;
+    if (layout === "blocked16" && !canBlock16(this.shape)) {
+      throw new ShapeError("toLayout", `blocked16 needs [..., C, H, W] with C a multiple of 16, got ${fmtShape(this.shape)}`);
+    }
+    const toBlocked = layout === "blocked16";
+    const out = new Tensor(relayout(this.storage, this.shape, toBlocked), this.shape, false, layout);
+    if (isGradEnabled() && this.requiresGrad) {
+      record("toLayout", [this], [out], ([g]) => [relayout(g!, this.shape, !toBlocked)], { layoutAware: true });
+    }
+    return out;
   }
   requiresGrad_(flag = true): this {
     this.requiresGrad = flag;
@@ -188,9 +250,11 @@ export class Tensor {
   /** Same storage, new shape; one dimension may be -1. */
   reshape(shape: Shape): Tensor {
     const target = resolveShape("reshape", this.shape, shape);
-    const out = new Tensor(this.data, target);
+    // blocked16 survives a reshape of the leading (batch) dims only: [T·B, C, H, W] <-> [T, B, C, H, W]
+    const keep = this.layout === "blocked16" && target.length >= 3 && sameTail(this.shape, target);
+    const out = keep ? new Tensor(this.storage, target, false, this.layout) : new Tensor(this.data, target);
     if (isGradEnabled() && this.requiresGrad) {
-      record("reshape", [this], [out], ([g]) => [g!]);
+      record("reshape", [this], [out], ([g]) => [g!], { layoutAware: keep });
     }
     return out;
   }
@@ -211,14 +275,23 @@ export class Tensor {
       throw new ShapeError("slice", `range [${start}, ${end}) is out of bounds for axis 0 of ${fmtShape(this.shape)}`);
     }
     const inner = shapeSize(this.shape.slice(1));
-    const out = new Tensor(this.data.subarray(start * inner, end * inner), [end - start, ...this.shape.slice(1)]);
+    // rows of the first axis are contiguous in blocked16 too when that axis is a batch axis
+    const keep = this.layout === "blocked16" && this.ndim >= 4;
+    const src = keep ? this.storage : this.data;
+    const out = new Tensor(src.subarray(start * inner, end * inner), [end - start, ...this.shape.slice(1)], false, keep ? this.layout : "plain");
     if (isGradEnabled() && this.requiresGrad) {
       const total = this.size;
-      record("slice", [this], [out], ([g]) => {
-        const full = new Float32Array(total);
-        full.set(g!, start * inner);
-        return [full];
-      });
+      record(
+        "slice",
+        [this],
+        [out],
+        ([g]) => {
+          const full = new Float32Array(total);
+          full.set(g!, start * inner);
+          return [full];
+        },
+        { layoutAware: keep },
+      );
     }
     return out;
   }
@@ -232,6 +305,11 @@ export class Tensor {
     if (i < 0) i += n;
     return this.slice(i, i + 1).reshape(this.shape.slice(1));
   }
+}
+
+function sameTail(a: Shape, b: Shape): boolean {
+  for (let i = 1; i <= 3; i++) if (a[a.length - i] !== b[b.length - i]) return false;
+  return true;
 }
 
 export function normAxis(op: string, axis: number, ndim: number): number {

@@ -201,6 +201,86 @@ for (const b of builds) {
       });
     }
 
+    itN("reorderBlocked16 matches the reference both ways, odd spatial sizes included", () => {
+      for (const [n, c, sp] of [[2, 16, 5], [3, 32, 49], [1, 48, 33], [5, 16, 196]] as const) {
+        const x = rand(n * c * sp);
+        const b1 = new Float32Array(x.length), b2 = new Float32Array(x.length).fill(NaN);
+        js.reorderBlocked16(x, b1, n, c, sp, true);
+        native().reorderBlocked16(x, b2, n, c, sp, true);
+        expect(b2).toEqual(b1);
+        const back = new Float32Array(x.length).fill(NaN);
+        native().reorderBlocked16(b2, back, n, c, sp, false);
+        expect(back).toEqual(x);
+      }
+      expect(() => native().reorderBlocked16(new Float32Array(24), new Float32Array(24), 1, 8, 3, true)).toThrow(/multiple of 16/);
+    });
+
+    // activations stored blocked16 (x / dx and y / dy flags), every valid combination, against the plain reference
+    const blockedShapes = [
+      convP(2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1),
+      convP(45, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1),
+      convP(19, 16, 5, 6, 32, 3, 3, 1, 1, 1, 1),
+      convP(3, 16, 9, 9, 32, 3, 3, 2, 2, 1, 1),
+      convP(2, 32, 6, 6, 16, 1, 1, 1, 1, 0, 0),
+      convP(2, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 2),
+      convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1),
+      convP(3, 16, 7, 7, 5, 3, 3, 1, 1, 1, 1),
+    ];
+    for (const p of blockedShapes) {
+      itN(`conv2d with blocked16 activations ${p.n}x${p.c}x${p.h}x${p.w} k${p.k} ${p.kh}x${p.kw} s${p.strideH} g${p.groups}`, () => {
+        const toB = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
+          const o = new Float32Array(a.length);
+          js.reorderBlocked16(a, o, n, c, sp, true);
+          return o;
+        };
+        const toP = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
+          const o = new Float32Array(a.length);
+          js.reorderBlocked16(a, o, n, c, sp, false);
+          return o;
+        };
+        const xs = p.n * p.c * p.h * p.w, ys = p.n * p.k * p.oh * p.ow, S = p.h * p.w, OS = p.oh * p.ow;
+        const x = rand(xs), w = rand(p.k * (p.c / p.groups) * p.kh * p.kw), bias = rand(p.k), dy = rand(ys);
+        const y1 = new Float32Array(ys), dx1 = new Float32Array(xs), dw1 = new Float32Array(w.length), db1 = new Float32Array(p.k);
+        js.conv2dForward(x, w, bias, y1, p);
+        js.conv2dBackward(x, dy, w, dx1, dw1, db1, p);
+        for (const xBlocked of p.c % 16 === 0 ? [false, true] : [false]) {
+          for (const yBlocked of p.k % 16 === 0 ? [false, true] : [false]) {
+            if (!xBlocked && !yBlocked) continue;
+            const q = { ...p, xBlocked, yBlocked };
+            const xin = xBlocked ? toB(x, p.n, p.c, S) : x, dyin = yBlocked ? toB(dy, p.n, p.k, OS) : dy;
+            for (const be of [native(), js]) {
+              const y = new Float32Array(ys).fill(NaN);
+              be.conv2dForward(xin, w, bias, y, q);
+              close(yBlocked ? toP(y, p.n, p.k, OS) : y, y1);
+              const dx = new Float32Array(xs).fill(NaN), dw = new Float32Array(w.length).fill(NaN), db = new Float32Array(p.k).fill(NaN);
+              be.conv2dBackward(xin, dyin, w, dx, dw, db, q);
+              close(xBlocked ? toP(dx, p.n, p.c, S) : dx, dx1);
+              close(dw, dw1);
+              close(db, db1);
+              const dx2 = new Float32Array(xs).fill(NaN), dw2 = new Float32Array(w.length).fill(NaN);
+              be.conv2dBackwardData(dyin, w, dx2, q);
+              be.conv2dBackwardWeights(xin, dyin, dw2, null, q);
+              close(xBlocked ? toP(dx2, p.n, p.c, S) : dx2, dx1);
+              close(dw2, dw1);
+              const dw3 = new Float32Array(w.length).fill(NaN);
+              be.conv2dBackward(xin, dyin, w, null, dw3, null, q);
+              close(dw3, dw1);
+            }
+          }
+        }
+      });
+    }
+
+    itN("conv2dLayouts reports what the build takes natively, and blocked flags are checked", () => {
+      const p = convP(8, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1);
+      const m = native().conv2dLayouts(p, false);
+      if (native().description.includes("oneDNN")) expect(m).toBe(3);
+      else expect(m).toBe(0);
+      expect(native().conv2dLayouts(convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1), true) & 1).toBe(0);
+      const bad = convP(1, 8, 5, 5, 8, 3, 3, 1, 1, 1, 1);
+      expect(() => native().conv2dForward(new Float32Array(200), new Float32Array(576), null, new Float32Array(200), { ...bad, xBlocked: true })).toThrow(/multiple of 16/);
+    });
+
     itN("blocked-layout reorders of activations beyond the cache (streaming stores) move every value exactly", () => {
       // a 1x1 convolution with the identity matrix as weights copies its input: y = x and dx = dy bit for bit, so
       // the NCHW <-> nChw16c reorders around the primitive are checked on an 18.9 MB activation

@@ -111,7 +111,46 @@ function col2im(col: Float32Array, dx: Float32Array, xOff: number, c0: number, c
   }
 }
 
+// ---- layouts ------------------------------------------------------------------------------------------------
+
+function reorderBlocked16(src: Float32Array, dst: Float32Array, n: number, c: number, s: number, toBlocked: boolean): void {
+  const cb = c / 16;
+  for (let i = 0; i < n; i++) {
+    for (let b = 0; b < cb; b++) {
+      const plain = (i * c + b * 16) * s;
+      const block = (i * cb + b) * s * 16;
+      for (let j = 0; j < s; j++) {
+        for (let l = 0; l < 16; l++) {
+          if (toBlocked) dst[block + j * 16 + l] = src[plain + l * s + j]!;
+          else dst[plain + l * s + j] = src[block + j * 16 + l]!;
+        }
+      }
+    }
+  }
+}
+
+/** The reference kernels work on NCHW: blocked arguments are converted around them. */
+function plainIn(a: Float32Array, blocked: boolean | undefined, n: number, c: number, s: number): Float32Array {
+  if (!blocked) return a;
+  const out = new Float32Array(n * c * s);
+  reorderBlocked16(a, out, n, c, s, false);
+  return out;
+}
+function plainOut(a: Float32Array, blocked: boolean | undefined): Float32Array {
+  return blocked ? new Float32Array(a.length) : a;
+}
+function finishOut(tmp: Float32Array, a: Float32Array, blocked: boolean | undefined, n: number, c: number, s: number): void {
+  if (blocked) reorderBlocked16(tmp, a, n, c, s, true);
+}
+
 function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void {
+  const xs = plainIn(x, p.xBlocked, p.n, p.c, p.h * p.w);
+  const ys = plainOut(y, p.yBlocked);
+  conv2dForwardPlain(xs, w, bias, ys, p);
+  finishOut(ys, y, p.yBlocked, p.n, p.k, p.oh * p.ow);
+}
+
+function conv2dForwardPlain(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, p: Conv2dParams): void {
   const { n, c, h, k, kh, kw, oh, ow, groups } = p;
   const cg = c / groups;
   const kg = k / groups;
@@ -137,6 +176,12 @@ function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | nu
 }
 
 function conv2dBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void {
+  const dxs = plainOut(dx, p.xBlocked);
+  conv2dBackwardDataPlain(plainIn(dy, p.yBlocked, p.n, p.k, p.oh * p.ow), w, dxs, p);
+  finishOut(dxs, dx, p.xBlocked, p.n, p.c, p.h * p.w);
+}
+
+function conv2dBackwardDataPlain(dy: Float32Array, w: Float32Array, dx: Float32Array, p: Conv2dParams): void {
   const { n, c, h, k, kh, kw, oh, ow, groups } = p;
   const cg = c / groups;
   const kg = k / groups;
@@ -163,6 +208,10 @@ function conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, dx: 
 }
 
 function conv2dBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null, p: Conv2dParams): void {
+  conv2dBackwardWeightsPlain(plainIn(x, p.xBlocked, p.n, p.c, p.h * p.w), plainIn(dy, p.yBlocked, p.n, p.k, p.oh * p.ow), dw, db, p);
+}
+
+function conv2dBackwardWeightsPlain(x: Float32Array, dy: Float32Array, dw: Float32Array, db: Float32Array | null, p: Conv2dParams): void {
   const { n, c, h, k, kh, kw, oh, ow, groups } = p;
   const cg = c / groups;
   const kg = k / groups;
@@ -475,6 +524,8 @@ export const jsBackend: Backend = {
   name: "js",
   description: "js (TypeScript reference kernels)",
   gemm,
+  reorderBlocked16,
+  conv2dLayouts: () => 0,
   conv2dForward,
   conv2dBackwardData,
   conv2dBackwardWeights,

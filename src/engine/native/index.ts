@@ -95,6 +95,8 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     name: "native",
     description: describe(info),
     gemm: a.gemm,
+    reorderBlocked16: a.reorderBlocked16,
+    conv2dLayouts: a.conv2dLayouts,
     conv2dForward: a.conv2dForward,
     conv2dBackwardData: a.conv2dBackwardData,
     conv2dBackwardWeights: a.conv2dBackwardWeights,

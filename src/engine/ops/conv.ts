@@ -4,7 +4,8 @@ import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import type { Conv2dParams } from "../backend.js";
 import { ShapeError, fmtShape } from "../errors.js";
-import { Tensor, assertTensor } from "../tensor.js";
+import { Tensor, assertTensor, relayout } from "../tensor.js";
+import { blockedActivations } from "../layout.js";
 import { outSize, pair } from "./params.js";
 
 export interface Conv2dOptions {
@@ -49,35 +50,51 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   if (b !== null && b !== undefined) assertTensor("conv2d", "b", b);
   const bias = b ?? null;
   const p = conv2dParams(x, w, bias, opts ?? {});
+  const be = getBackend();
+  // x goes in as stored (a backend that does not take blocked16 natively converts it); y comes out blocked16 where
+  // the backend writes that layout itself, so the next layer need not reorder
+  const xBlocked = x.layout === "blocked16";
+  const yBlocked = (xBlocked || blockedActivations()) && (be.conv2dLayouts(p, bias !== null) & 2) !== 0;
+  const pk: Conv2dParams = { ...p, xBlocked, yBlocked };
   const y = allocUninit(p.n * p.k * p.oh * p.ow);
-  getBackend().conv2dForward(x.data, w.data, bias ? bias.data : null, y, p);
+  be.conv2dForward(x.storage, w.data, bias ? bias.data : null, y, pk);
   const inputs = bias ? [x, w, bias] : [x, w];
-  return record("conv2d", inputs, [new Tensor(y, [p.n, p.k, p.oh, p.ow])], ([g]) => {
-    const be = getBackend();
-    let dx: Float32Array | null = null;
-    let dw: Float32Array | null = null;
-    let db: Float32Array | null = null;
-    const wantB = bias !== null && bias.requiresGrad;
-    if (x.requiresGrad) dx = allocUninit(x.size);
-    if (w.requiresGrad) {
-      dw = allocUninit(w.size);
-      if (wantB) db = new Float32Array(p.k);
-    }
-    if (dx || dw) be.conv2dBackward(x.data, g!, w.data, dx, dw, db, p);
-    if (wantB && !dw) {
-      // without the weight pass the bias gradient is a plain per-channel sum
-      const acc = new Float64Array(p.k);
-      const ohw = p.oh * p.ow;
-      for (let i = 0; i < p.n; i++) {
-        for (let o = 0; o < p.k; o++) {
-          const base = (i * p.k + o) * ohw;
-          let s = 0;
-          for (let j = 0; j < ohw; j++) s += g![base + j]!;
-          acc[o]! += s;
-        }
+  const out = new Tensor(y, [p.n, p.k, p.oh, p.ow], false, yBlocked ? "blocked16" : "plain");
+  return record(
+    "conv2d",
+    inputs,
+    [out],
+    ([g]) => {
+      const be = getBackend();
+      let dx: Float32Array | null = null;
+      let dw: Float32Array | null = null;
+      let db: Float32Array | null = null;
+      const wantB = bias !== null && bias.requiresGrad;
+      if (x.requiresGrad) dx = allocUninit(x.size);
+      if (w.requiresGrad) {
+        dw = allocUninit(w.size);
+        if (wantB) db = new Float32Array(p.k);
       }
-      db = Float32Array.from(acc);
+      // g has y's layout and dx gets x's (the tape's contract for layout-aware ops)
+      if (dx || dw) be.conv2dBackward(x.storage, g!, w.data, dx, dw, db, pk);
+      if (wantB && !dw) db = channelSums(yBlocked ? relayout(g!, out.shape, false) : g!, p);
+      return [dx, dw, db];
+    },
+    { layoutAware: true },
+  )[0];
+}
+
+/** Per-output-channel sums of an NCHW gradient (the bias gradient when the weight pass is not run). */
+function channelSums(g: Float32Array, p: Conv2dParams): Float32Array {
+  const acc = new Float64Array(p.k);
+  const ohw = p.oh * p.ow;
+  for (let i = 0; i < p.n; i++) {
+    for (let o = 0; o < p.k; o++) {
+      const base = (i * p.k + o) * ohw;
+      let s = 0;
+      for (let j = 0; j < ohw; j++) s += g[base + j]!;
+      acc[o]! += s;
     }
-    return [dx, dw, db];
-  })[0];
+  }
+  return Float32Array.from(acc);
 }

@@ -1,0 +1,130 @@
+// Activations stored blocked16 (nChw16c): the tensor-level contract. Values read through `.data` are plain
+// whatever the storage; gradients flow through layout-aware ops (conv2d, reshape of batch dims, slice, toLayout)
+// in their tensors' layouts and through every other op as plain, converted by the tape.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Tensor, conv2d, mul, sum, relu, withBackend, tryNativeBackend, Rng } from "../../src/engine/index.js";
+import { setBlockedActivations } from "../../src/engine/layout.js";
+import { expectClose, gradcheck, randn } from "../helpers/gradcheck.js";
+
+let saved = false;
+beforeEach(async () => {
+  saved = (await import("../../src/engine/layout.js")).blockedActivations();
+});
+afterEach(() => setBlockedActivations(saved));
+
+const backends = (): ("js" | "native")[] => (tryNativeBackend() ? ["js", "native"] : ["js"]);
+
+function plainRef(x: Tensor): Float32Array {
+  // blocked16 index of (n, c, s) is ((n * C/16 + c/16) * S + s) * 16 + c % 16
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const S = H * W;
+  const out = new Float32Array(x.size);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let s = 0; s < S; s++) out[(n * C + c) * S + s] = x.storage[((n * (C / 16) + Math.floor(c / 16)) * S + s) * 16 + (c % 16)]!;
+  return out;
+}
+
+describe("blocked16 tensors", () => {
+  for (const be of backends()) {
+    it(`toLayout stores nChw16c and .data reads plain (${be})`, () => {
+      withBackend(be, () => {
+        const x = randn([3, 32, 5, 7], 1);
+        const b = x.toLayout("blocked16");
+        expect(b.layout).toBe("blocked16");
+        expect(b.storage).not.toEqual(x.data);
+        expect(plainRef(b)).toEqual(x.data);
+        expect(b.data).toEqual(x.data);
+        expect(b.toLayout("plain").storage).toEqual(x.data);
+        expect(b.toLayout("blocked16")).toBe(b);
+        expect(b.toArray()).toEqual(x.toArray());
+      });
+    });
+  }
+
+  it("rejects layouts the shape cannot hold", () => {
+    expect(() => randn([2, 8, 4, 4], 1).toLayout("blocked16")).toThrow(/multiple of 16/);
+    expect(() => new Tensor(new Float32Array(16), [16], false, "blocked16")).toThrow(/blocked16/);
+  });
+
+  it("reshape of the batch dims and slice of the first axis keep the layout; other reshapes read plain", () => {
+    const x = randn([6, 16, 3, 3], 2).toLayout("blocked16");
+    const r = x.reshape([2, 3, 16, 3, 3]);
+    expect(r.layout).toBe("blocked16");
+    expect(r.storage).toBe(x.storage);
+    expect(r.data).toEqual(x.data);
+    const s = x.slice(2, 5);
+    expect(s.layout).toBe("blocked16");
+    expect(s.data).toEqual(x.data.subarray(2 * 144, 5 * 144));
+    const f = x.reshape([6, 144]);
+    expect(f.layout).toBe("plain");
+    expect(f.data).toEqual(x.data);
+  });
+
+  for (const be of backends()) {
+    it(`gradients through layout-aware and plain ops match the all-plain computation (${be})`, () => {
+      withBackend(be, () => {
+        const run = (blocked: boolean): Float32Array[] => {
+          setBlockedActivations(blocked);
+          const x = randn([4, 16, 6, 6], 3, true);
+          const w1 = randn([32, 16, 3, 3], 4, true, 0.2);
+          const w2 = randn([16, 32, 3, 3], 5, true, 0.2);
+          const b2 = randn([16], 6, true);
+          const m = randn([2, 2, 16, 6, 6], 7);
+          const xin = blocked ? x.toLayout("blocked16") : x;
+          const h = relu(conv2d(xin, w1, null, { padding: 1 }));
+          const y = conv2d(h, w2, b2, { padding: 1 });
+          const dnnl = be === "native" && tryNativeBackend()!.description.includes("oneDNN");
+          if (blocked) expect(y.layout).toBe(dnnl ? "blocked16" : "plain");
+          // a batch-dim reshape (aware), a slice (aware), then plain element-wise ops that read .data
+          const t = y.reshape([2, 2, 16, 6, 6]);
+          const loss = sum(mul(mul(t, m), t.slice(1, 2).reshape([1, 2, 16, 6, 6])));
+          loss.backward();
+          return [y.data, Float32Array.of(loss.item()), x.grad!.data, w1.grad!.data, w2.grad!.data, b2.grad!.data];
+        };
+        const plain = run(false);
+        const blocked = run(true);
+        plain.forEach((p, i) => expectClose(blocked[i]!, p, 1e-4, `buffer ${i}`));
+      });
+    });
+  }
+
+  it("a blocked leaf gets a blocked .grad whose values match the plain computation", () => {
+    const w = randn([16, 16, 3, 3], 8, true, 0.3);
+    const x0 = randn([2, 16, 5, 5], 9);
+    const xb = new Tensor(x0.toLayout("blocked16").storage, x0.shape, true, "blocked16");
+    sum(mul(conv2d(xb, w, null, { padding: 1 }), conv2d(xb, w, null, { padding: 1 }))).backward();
+    expect(xb.grad!.layout).toBe("blocked16");
+    const xp = new Tensor(new Float32Array(x0.data), x0.shape, true);
+    const w2 = new Tensor(new Float32Array(w.data), w.shape, true);
+    sum(mul(conv2d(xp, w2, null, { padding: 1 }), conv2d(xp, w2, null, { padding: 1 }))).backward();
+    expectClose(xb.grad!.data, xp.grad!.data, 1e-4);
+    expectClose(w.grad!.data, w2.grad!.data, 1e-4);
+  });
+
+  it("backward from a blocked root takes a plain gradient of its shape", () => {
+    const x = randn([2, 16, 4, 4], 10, true);
+    const b = x.toLayout("blocked16");
+    const g = randn([2, 16, 4, 4], 11);
+    b.backward(g);
+    expect(x.grad!.data).toEqual(g.data);
+    x.zeroGrad();
+    b.backward(g.toLayout("blocked16"));
+    expect(x.grad!.data).toEqual(g.data);
+  });
+
+  it("finite differences through toLayout and conv2d on blocked activations", () => {
+    const rng = new Rng(5);
+    const w = new Tensor(Float32Array.from({ length: 16 * 16 * 9 }, () => rng.normal() * 0.2), [16, 16, 3, 3], true);
+    gradcheck((x, ww) => conv2d(conv2d(x!.toLayout("blocked16"), ww!, null, { padding: 1 }), ww!, null, { padding: 1 }), [randn([1, 16, 4, 4], 12, true), w], {
+      maxElems: 24,
+    });
+  });
+
+  it("an op that is not layout-aware cannot emit a blocked output", async () => {
+    const { record } = await import("../../src/engine/autograd.js");
+    const x = randn([1, 16, 2, 2], 13, true);
+    const bad = new Tensor(new Float32Array(64), [1, 16, 2, 2], false, "blocked16");
+    expect(() => record("bad", [x], [bad], ([g]) => [g!])).toThrow(/not layout-aware/);
+  });
+});
