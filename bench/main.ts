@@ -82,6 +82,9 @@ function median(xs: number[]): number {
 interface Timing {
   median: number;
   min: number;
+  /** PyTorch conv cases: the memory format whose median counted, and each format's median. */
+  layout?: string;
+  byLayout?: Record<string, number>;
 }
 
 function timeOurs(run: () => void, budget: number): Timing {
@@ -111,8 +114,10 @@ function timeTorch(c: BenchCase, env: NodeJS.ProcessEnv, budget: number): Timing
   }
   for (const line of r.stdout.split("\n")) {
     try {
-      const o = JSON.parse(line) as { case?: string; torch_ms?: number; torch_min_ms?: number };
-      if (o.case === c.name && typeof o.torch_ms === "number") return { median: o.torch_ms, min: o.torch_min_ms ?? o.torch_ms };
+      const o = JSON.parse(line) as { case?: string; torch_ms?: number; torch_min_ms?: number; torch_layout?: string; torch_ms_by_layout?: Record<string, number> };
+      if (o.case === c.name && typeof o.torch_ms === "number") {
+        return { median: o.torch_ms, min: o.torch_min_ms ?? o.torch_ms, layout: o.torch_layout, byLayout: o.torch_ms_by_layout };
+      }
     } catch {
       /* not a JSON line */
     }
@@ -165,6 +170,10 @@ async function main(): Promise<void> {
       ours_min_ms: round(oursT.min),
       torch_min_ms: round(torchT?.min ?? null),
     };
+    if (torchT?.layout) {
+      line.torch_layout = torchT.layout;
+      line.torch_ms_by_layout = torchT.byLayout;
+    }
     if (c.kind === "memory") {
       line.gbps = round(rate, 1);
       line.bandwidth_pct = measured ? round((100 * rate) / measured.bandwidthGBs, 1) : null;

@@ -142,6 +142,9 @@ PoolP poolParams(const Napi::CallbackInfo& info, const char* fn, size_t i) {
   p.ow = field(info, fn, o, "ow", 0);
   Napi::Value ci = o.Get("countIncludePad");
   p.countIncludePad = ci.IsBoolean() ? ci.As<Napi::Boolean>().Value() : true;
+  Napi::Value bl = o.Get("blocked");
+  p.blocked = bl.IsBoolean() && bl.As<Napi::Boolean>().Value();
+  if (p.blocked && p.c % 16) fail(info, fn, "params.blocked needs c to be a multiple of 16");
   if (p.h * p.w > INT32_MAX) fail(info, fn, "plane too large for int32 argmax");
   if (p.oh > (p.h + 2 * p.ph) || p.ow > (p.w + 2 * p.pw)) fail(info, fn, "oh/ow too large");
   return p;
@@ -208,6 +211,12 @@ Napi::Value ConvLayouts(const Napi::CallbackInfo& info) {
   const bool bias = flag(info, fn, 1, "bias");
   if (p.n == 0) return Napi::Number::New(info.Env(), 0);
   return Napi::Number::New(info.Env(), convLayouts(p, bias));
+}
+
+// Byte offset of a Float32Array's data from the previous 64-byte boundary (kernels load whole cache lines).
+Napi::Value Misalignment(const Napi::CallbackInfo& info) {
+  F32 a = f32(info, "misalignment", 0, "a");
+  return Napi::Number::New(info.Env(), double(reinterpret_cast<uintptr_t>(a.p) % 64));
 }
 
 Napi::Value ReorderBlocked16(const Napi::CallbackInfo& info) {
@@ -302,6 +311,7 @@ Napi::Value MaxPoolForward(const Napi::CallbackInfo& info) {
   int32_t* am = i32(info, fn, 2, "argmax", ys);
   need(info, fn, x, "x", checkedMul(info, fn, {p.n, p.c, p.h, p.w}));
   need(info, fn, y, "y", ys);
+  if (p.blocked) fail(info, fn, "max pooling takes plain NCHW only");
   maxPoolForward(p, x.p, y.p, am);
   return info.Env().Undefined();
 }
@@ -338,6 +348,14 @@ Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Optional trailing "blocked" flag (activations stored [N, C/16, S, 16]); C must then be a multiple of 16.
+bool blockedArg(const Napi::CallbackInfo& info, const char* fn, size_t idx, int64_t C) {
+  if (info.Length() <= idx || info[idx].IsUndefined() || info[idx].IsNull()) return false;
+  const bool b = flag(info, fn, idx, "blocked");
+  if (b && C % 16) fail(info, fn, "blocked needs C to be a multiple of 16");
+  return b;
+}
+
 // TEBN's optional per-timestep scale: argument idx, T = its length, which must divide N. {nullptr, 1} when absent.
 std::pair<const float*, int64_t> blockScaleArg(const Napi::CallbackInfo& info, const char* fn, size_t idx, int64_t N) {
   if (info.Length() <= idx || info[idx].IsNull() || info[idx].IsUndefined()) return {nullptr, 1};
@@ -362,7 +380,7 @@ Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
   if (g.p) need(info, fn, g, "gamma", C);
   if (b.p) need(info, fn, b, "beta", C);
   const auto [ps, T] = blockScaleArg(info, fn, 10, N);
-  bnTrainForward(x.p, N, C, S, g.p, b.p, eps, y.p, mean.p, is.p, ps, T);
+  bnTrainForward(x.p, N, C, S, g.p, b.p, eps, y.p, mean.p, is.p, ps, T, blockedArg(info, fn, 11, C));
   return info.Env().Undefined();
 }
 
@@ -396,7 +414,7 @@ Napi::Value BnBackward(const Napi::CallbackInfo& info) {
       dps = d.p;
     }
   }
-  bnBackward(x.p, dy.p, N, C, S, g.p, mean.p, is.p, dx.p, dg.p, db.p, bet, ps, T, dps);
+  bnBackward(x.p, dy.p, N, C, S, g.p, mean.p, is.p, dx.p, dg.p, db.p, bet, ps, T, dps, blockedArg(info, fn, 14, C));
   return info.Env().Undefined();
 }
 
@@ -411,7 +429,7 @@ Napi::Value ChannelAffine(const Napi::CallbackInfo& info) {
   need(info, fn, y, "y", n);
   need(info, fn, sc, "scale", C);
   need(info, fn, sh, "shift", C);
-  channelAffine(x.p, N, C, S, sc.p, sh.p, y.p);
+  channelAffine(x.p, N, C, S, sc.p, sh.p, y.p, blockedArg(info, fn, 7, C));
   return info.Env().Undefined();
 }
 
@@ -502,8 +520,9 @@ Napi::Value NeuronStep(const Napi::CallbackInfo& info) {
     need(info, fn, shift, "shift", C);
     if (C == 0 || S == 0 || x.n % (C * S) != 0) fail(info, fn, "x's size must be a multiple of C*S (rows of C channel planes of S elements)");
   }
+  const bool blocked = scale.p && blockedArg(info, fn, 13, C);
   neuronStep(x.p, v.p, s.p, u.p, o.p, x.n, float(num(info, fn, 5, "theta")), float(num(info, fn, 6, "tau")), flag(info, fn, 7, "hardReset"),
-             float(num(info, fn, 8, "outputScale")), scale.p, shift.p, C, S);
+             float(num(info, fn, 8, "outputScale")), scale.p, shift.p, C, S, blocked);
   return info.Env().Undefined();
 }
 Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
@@ -622,6 +641,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("conv2dForward", ConvForward);
   EXPORT("conv2dLayouts", ConvLayouts);
   EXPORT("reorderBlocked16", ReorderBlocked16);
+  EXPORT("misalignment", Misalignment);
   EXPORT("conv2dBackwardData", ConvBackwardData);
   EXPORT("conv2dBackwardWeights", ConvBackwardWeights);
   EXPORT("conv2dBackward", ConvBackward);

@@ -37,6 +37,7 @@ void reorder16(const float* in, float* out, int64_t N, int64_t C, int64_t S, boo
 struct PoolP {
   int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
   bool countIncludePad;
+  bool blocked = false;  // x and y stored [N, C/16, H, W, 16] (average pooling only)
 };
 
 struct NeuronP {
@@ -69,11 +70,12 @@ void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* 
 void avgPoolForward(const PoolP& p, const float* x, float* y);
 void avgPoolBackward(const PoolP& p, const float* dy, float* dx);
 void bnTrainForward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
-                    float* y, float* mean, float* invStd, const float* blockScale, int64_t T);
+                    float* y, float* mean, float* invStd, const float* blockScale, int64_t T, bool blocked);
 void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma, const float* mean,
                 const float* invStd, float* dx, float* dgamma, float* dbeta, const float* beta, const float* blockScale,
-                int64_t T, float* dBlockScale);
-void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y);
+                int64_t T, float* dBlockScale, bool blocked);
+void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y,
+                   bool blocked);
 void neuronForward(const NeuronP& p, const float* x, float* s, float* u, float* h);
 void neuronBackward(const NeuronP& p, const float* gS, const float* gU, const float* h, const float* s, float* dx);
 void add(const float* a, const float* b, float* o, int64_t n);
@@ -84,7 +86,7 @@ void dropoutMask(float* m, int64_t n, double p, uint32_t seed);
 // u may be null (membrane not wanted); scale/shift (C channels, S elements per channel plane) fold an eval batch norm
 // into the input, or are null.
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
-                const float* scale, const float* shift, int64_t C, int64_t S);
+                const float* scale, const float* shift, int64_t C, int64_t S, bool blocked);
 void thresholdActForward(const float* x, float* y, int64_t n, float lam, int L);
 double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n, float lam, int L);
 void reluBackward(const float* a, const float* g, float* o, int64_t n);

@@ -121,9 +121,41 @@ inline __attribute__((always_inline)) void neuronStepSeg(const float* x, float* 
     o[i] = sp * sc;
   }
 }
+// The same step with the folded batch norm on blocked16 activations: the channel of element i is
+// (i / (16·S)) % (C/16) · 16 + i % 16, so the per-lane scale and shift are one vector each over a [S, 16] block.
+template <bool KEEP_U>
+inline __attribute__((always_inline)) void neuronStepSeg16(const float* x, float* v, float* s, float* u, float* o,
+                                                            float th, float tau, bool hard, float sc, const float* a,
+                                                            const float* bb, int64_t i0, int64_t i1) {
+  for (int64_t j = i0; j < i1; j += 16)
+#pragma omp simd
+    for (int l = 0; l < 16; l++) {
+      const int64_t i = j + l;
+      const float xi = std::fma(x[i], a[l], bb[l]);
+      const float h = v[i] + xi;
+      const float sp = h - th > 0.f ? 1.f : 0.f;
+      const float uv = hard ? (sp > 0.f ? 0.f : h) : h - th * sp;
+      s[i] = sp;
+      if (KEEP_U) u[i] = uv;
+      v[i] = tau * uv;
+      o[i] = sp * sc;
+    }
+}
 SC_FMA_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard,
-                                float sc, const float* scale, const float* shift, int64_t C, int64_t S, int64_t b,
-                                int64_t e) {
+                                float sc, const float* scale, const float* shift, int64_t C, int64_t S, bool blocked,
+                                int64_t b, int64_t e) {
+  if (scale && blocked) {
+    // ranges start and end on 16-element boundaries (the caller's grain is a multiple of 16)
+    const int64_t blockLen = 16 * S, CB = C / 16;
+    for (int64_t i = b; i < e;) {
+      const int64_t blk = i / blockLen, end = std::min(e, (blk + 1) * blockLen);
+      const int64_t cb = blk % CB;
+      if (u) neuronStepSeg16<true>(x, v, s, u, o, th, tau, hard, sc, scale + cb * 16, shift + cb * 16, i, end);
+      else neuronStepSeg16<false>(x, v, s, u, o, th, tau, hard, sc, scale + cb * 16, shift + cb * 16, i, end);
+      i = end;
+    }
+    return;
+  }
   if (!scale) {
     if (u) return neuronStepSeg<false, true>(x, v, s, u, o, th, tau, hard, sc, 0.f, 0.f, b, e);
     return neuronStepSeg<false, false>(x, v, s, u, o, th, tau, hard, sc, 0.f, 0.f, b, e);
@@ -284,6 +316,123 @@ SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t 
 #pragma omp simd
     for (int64_t i = 0; i < S; i++) dp[i] = kp * gp[i] + xp[i] * c1 + c0;
   }
+}
+
+// ---- batch norm on blocked16 activations [N, C/16, S, 16]: one task per block of 16 channels, a vector lane per
+// channel, the same three passes (mean, variance, normalise) and the same float-within-row / double-across-rows
+// accumulation as the per-channel kernels above.
+SC_CLONES void bnFwdBlock16(const float* x, int64_t N, int64_t C, int64_t S, int64_t cb, const float* gamma,
+                            const float* beta, float eps, float* y, float* mean, float* invStd, const float* blockScale,
+                            int64_t blockLen) {
+  const int64_t CB = C / 16, cnt = N * S;
+  double acc[16] = {}, sq[16] = {};
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * CB + cb) * S * 16;
+    float a[16] = {};
+    for (int64_t i = 0; i < S; i++)
+#pragma omp simd
+      for (int l = 0; l < 16; l++) a[l] += xp[i * 16 + l];
+    for (int l = 0; l < 16; l++) acc[l] += a[l];
+  }
+  float mu[16];
+  for (int l = 0; l < 16; l++) mu[l] = cnt > 0 ? float(acc[l] / double(cnt)) : 0.f;
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * CB + cb) * S * 16;
+    float a[16] = {};
+    for (int64_t i = 0; i < S; i++)
+#pragma omp simd
+      for (int l = 0; l < 16; l++) {
+        const float d = xp[i * 16 + l] - mu[l];
+        a[l] += d * d;
+      }
+    for (int l = 0; l < 16; l++) sq[l] += a[l];
+  }
+  float scale[16], shift[16];
+  for (int l = 0; l < 16; l++) {
+    const int64_t ch = cb * 16 + l;
+    const float is = float(1.0 / std::sqrt((cnt > 0 ? sq[l] / double(cnt) : 0.0) + double(eps)));
+    mean[ch] = mu[l];
+    invStd[ch] = is;
+    scale[l] = (gamma ? gamma[ch] : 1.f) * is;
+    shift[l] = (beta ? beta[ch] : 0.f) - mu[l] * scale[l];
+  }
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * CB + cb) * S * 16;
+    float* yp = y + (b * CB + cb) * S * 16;
+    const float ps = blockScale ? blockScale[b / blockLen] : 1.f;
+    float sc[16], sh[16];
+    for (int l = 0; l < 16; l++) {
+      sc[l] = scale[l] * ps;
+      sh[l] = shift[l] * ps;
+    }
+    for (int64_t i = 0; i < S; i++)
+#pragma omp simd
+      for (int l = 0; l < 16; l++) yp[i * 16 + l] = xp[i * 16 + l] * sc[l] + sh[l];
+  }
+}
+
+SC_CLONES void bnBwdBlock16(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, int64_t cb,
+                            const float* gamma, const float* mean, const float* invStd, float* dx, float* dgamma,
+                            float* dbeta, const float* beta, const float* blockScale, int64_t blockLen, int64_t T,
+                            double* dpPart) {
+  const int64_t CB = C / 16, cnt = N * S;
+  float mu[16], is[16];
+  for (int l = 0; l < 16; l++) {
+    mu[l] = mean[cb * 16 + l];
+    is[l] = invStd[cb * 16 + l];
+  }
+  double sdy[16] = {}, sdyx[16] = {};
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * CB + cb) * S * 16;
+    const float* gp = dy + (b * CB + cb) * S * 16;
+    float a[16] = {}, c[16] = {};
+    for (int64_t i = 0; i < S; i++)
+#pragma omp simd
+      for (int l = 0; l < 16; l++) {
+        a[l] += gp[i * 16 + l];
+        c[l] += gp[i * 16 + l] * (xp[i * 16 + l] - mu[l]);
+      }
+    const double ps = blockScale ? blockScale[b / blockLen] : 1.0;
+    for (int l = 0; l < 16; l++) {
+      sdy[l] += ps * a[l];
+      sdyx[l] += ps * c[l];
+      if (blockScale && dpPart) {
+        const int64_t ch = cb * 16 + l;
+        const double gam = gamma ? gamma[ch] : 1.0, bet = beta ? beta[ch] : 0.0;
+        dpPart[ch * T + b / blockLen] += gam * is[l] * double(c[l]) + bet * double(a[l]);
+      }
+    }
+  }
+  float k[16], c1[16], c0[16];
+  for (int l = 0; l < 16; l++) {
+    const int64_t ch = cb * 16 + l;
+    const double dg = sdyx[l] * is[l];
+    if (dgamma) dgamma[ch] = float(dg);
+    if (dbeta) dbeta[ch] = float(sdy[l]);
+    k[l] = (gamma ? gamma[ch] : 1.f) * is[l];
+    const float mdy = cnt > 0 ? float(sdy[l] / double(cnt)) : 0.f;
+    const float mdyx = cnt > 0 ? float(dg / double(cnt)) : 0.f;
+    c1[l] = -k[l] * is[l] * mdyx;
+    c0[l] = -k[l] * mdy + k[l] * is[l] * mdyx * mu[l];
+  }
+  for (int64_t b = 0; b < N; b++) {
+    const float* xp = x + (b * CB + cb) * S * 16;
+    const float* gp = dy + (b * CB + cb) * S * 16;
+    float* dp = dx + (b * CB + cb) * S * 16;
+    const float ps = blockScale ? blockScale[b / blockLen] : 1.f;
+    float kp[16];
+    for (int l = 0; l < 16; l++) kp[l] = k[l] * ps;
+    for (int64_t i = 0; i < S; i++)
+#pragma omp simd
+      for (int l = 0; l < 16; l++) dp[i * 16 + l] = kp[l] * gp[i * 16 + l] + xp[i * 16 + l] * c1[l] + c0[l];
+  }
+}
+
+// y = x*scale[c] + shift[c] over one [S, 16] block of 16 channels (the same single-rounding FMA as affinePlane).
+SC_FMA_CLONES void affineBlock16(const float* x, float* y, int64_t S, const float* sc, const float* sh) {
+  for (int64_t i = 0; i < S; i++)
+#pragma omp simd
+    for (int l = 0; l < 16; l++) y[i * 16 + l] = std::fma(x[i * 16 + l], sc[l], sh[l]);
 }
 
 // An explicit FMA (one rounding, as the TypeScript backend's double arithmetic nearly always gives), so the neuron
@@ -463,8 +612,8 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
   return total;
 }
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
-                const float* scale, const float* shift, int64_t C, int64_t S) {
-  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, scale, shift, C, S, b, e); });
+                const float* scale, const float* shift, int64_t C, int64_t S, bool blocked) {
+  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, scale, shift, C, S, blocked, b, e); });
 }
 void dropoutMask(float* m, int64_t n, double p, uint32_t seed) {
   const uint32_t threshold = uint32_t(std::floor(p * 4294967296.0));
@@ -503,22 +652,33 @@ void adamStep(float* p, const float* g, float* m, float* v, int64_t n, float lr,
 }
 
 void bnTrainForward(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
-                    float* y, float* mean, float* invStd, const float* blockScale, int64_t T) {
+                    float* y, float* mean, float* invStd, const float* blockScale, int64_t T, bool blocked) {
   const bool par = N * C * S > kSerialBelow;
   const int64_t blockLen = blockScale ? N / T : N;
+  if (blocked) {
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t cb = 0; cb < C / 16; cb++) bnFwdBlock16(x, N, C, S, cb, gamma, beta, eps, y, mean, invStd, blockScale, blockLen);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t ch = 0; ch < C; ch++) bnFwdChannel(x, N, C, S, ch, gamma, beta, eps, y, mean, invStd, blockScale, blockLen);
 }
 void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma, const float* mean,
                 const float* invStd, float* dx, float* dgamma, float* dbeta, const float* beta, const float* blockScale,
-                int64_t T, float* dBlockScale) {
+                int64_t T, float* dBlockScale, bool blocked) {
   const bool par = N * C * S > kSerialBelow;
   const int64_t blockLen = blockScale ? N / T : N;
   std::vector<double> dpPart(blockScale && dBlockScale ? size_t(C * T) : 0, 0.0);
   double* dpp = dpPart.empty() ? nullptr : dpPart.data();
+  if (blocked) {
 #pragma omp parallel for schedule(static) if (par)
-  for (int64_t ch = 0; ch < C; ch++)
-    bnBwdChannel(x, dy, N, C, S, ch, gamma, mean, invStd, dx, dgamma, dbeta, beta, blockScale, blockLen, T, dpp);
+    for (int64_t cb = 0; cb < C / 16; cb++)
+      bnBwdBlock16(x, dy, N, C, S, cb, gamma, mean, invStd, dx, dgamma, dbeta, beta, blockScale, blockLen, T, dpp);
+  } else {
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t ch = 0; ch < C; ch++)
+      bnBwdChannel(x, dy, N, C, S, ch, gamma, mean, invStd, dx, dgamma, dbeta, beta, blockScale, blockLen, T, dpp);
+  }
   if (dpp) {
     for (int64_t t = 0; t < T; t++) {
       double acc = 0;
@@ -527,8 +687,18 @@ void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S
     }
   }
 }
-void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y) {
+void channelAffine(const float* x, int64_t N, int64_t C, int64_t S, const float* scale, const float* shift, float* y,
+                   bool blocked) {
   const bool par = N * C * S > kSerialBelow;
+  if (blocked) {
+    const int64_t CB = C / 16;
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t blk = 0; blk < N * CB; blk++) {
+      const int64_t cb = blk % CB;
+      affineBlock16(x + blk * S * 16, y + blk * S * 16, S, scale + cb * 16, shift + cb * 16);
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < N * C; pl++) {
     const int64_t ch = pl % C;
@@ -597,8 +767,49 @@ void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* 
     }
   }
 }
+namespace {
+// Average pooling of one [H, W, 16] block: the 16 channels of a pixel are one vector.
+SC_CLONES void avgPoolFwdBlock16(const PoolP& p, const float* xp, float* yp) {
+  for (int64_t oy = 0; oy < p.oh; oy++)
+    for (int64_t ox = 0; ox < p.ow; ox++) {
+      int64_t ys, ye, xs, xe, div;
+      poolWindow(p, oy, ox, ys, ye, xs, xe, div);
+      float acc[16] = {};
+      for (int64_t iy = ys; iy < ye; iy++)
+        for (int64_t ix = xs; ix < xe; ix++)
+#pragma omp simd
+          for (int l = 0; l < 16; l++) acc[l] += xp[(iy * p.w + ix) * 16 + l];
+      float* o = yp + (oy * p.ow + ox) * 16;
+#pragma omp simd
+      for (int l = 0; l < 16; l++) o[l] = div > 0 ? acc[l] / float(div) : 0.f;
+    }
+}
+SC_CLONES void avgPoolBwdBlock16(const PoolP& p, const float* gp, float* dp) {
+  std::fill(dp, dp + p.h * p.w * 16, 0.f);
+  for (int64_t oy = 0; oy < p.oh; oy++)
+    for (int64_t ox = 0; ox < p.ow; ox++) {
+      int64_t ys, ye, xs, xe, div;
+      poolWindow(p, oy, ox, ys, ye, xs, xe, div);
+      if (div <= 0) continue;
+      float g[16];
+#pragma omp simd
+      for (int l = 0; l < 16; l++) g[l] = gp[(oy * p.ow + ox) * 16 + l] / float(div);
+      for (int64_t iy = ys; iy < ye; iy++)
+        for (int64_t ix = xs; ix < xe; ix++)
+#pragma omp simd
+          for (int l = 0; l < 16; l++) dp[(iy * p.w + ix) * 16 + l] += g[l];
+    }
+}
+
+}  // namespace
+
 void avgPoolForward(const PoolP& p, const float* x, float* y) {
   const int64_t planes = p.n * p.c;
+  if (p.blocked) {
+#pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
+    for (int64_t blk = 0; blk < planes / 16; blk++) avgPoolFwdBlock16(p, x + blk * p.h * p.w * 16, y + blk * p.oh * p.ow * 16);
+    return;
+  }
   if (isAvg2x2(p)) {
 #pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
     for (int64_t pl = 0; pl < planes; pl++) avg2x2FwdPlane(x + pl * p.h * p.w, y + pl * p.oh * p.ow, p.w, p.oh, p.ow);
@@ -621,6 +832,11 @@ void avgPoolForward(const PoolP& p, const float* x, float* y) {
 }
 void avgPoolBackward(const PoolP& p, const float* dy, float* dx) {
   const int64_t planes = p.n * p.c;
+  if (p.blocked) {
+#pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
+    for (int64_t blk = 0; blk < planes / 16; blk++) avgPoolBwdBlock16(p, dy + blk * p.oh * p.ow * 16, dx + blk * p.h * p.w * 16);
+    return;
+  }
   if (isAvg2x2(p)) {
 #pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
     for (int64_t pl = 0; pl < planes; pl++) avg2x2BwdPlane(dy + pl * p.oh * p.ow, dx + pl * p.h * p.w, p.h, p.w, p.oh, p.ow);

@@ -1,29 +1,41 @@
 /** Engine cases from issue 3: conv, matmul, linear, batch norm (through the ops) and the fused LIF kernel. */
 import { Tensor, batchNorm, conv2d, getBackend, linear, matmul, noGrad, tidy } from "../../src/engine/index.js";
 import { Rng } from "../../src/engine/random.js";
-import type { NeuronParams } from "../../src/engine/backend.js";
+import type { Conv2dParams, NeuronParams } from "../../src/engine/backend.js";
 import type { BenchCase, Prepared } from "./types.js";
 
 const rng = new Rng(42);
 const randn = (shape: number[], requiresGrad = false): Tensor => Tensor.randn(shape, rng, 1, requiresGrad);
 
-function convCase(n: number, c: number, hw: number, k: number, backward: boolean): BenchCase {
+/**
+ * A conv layer as a network runs it. With `layout: "blocked16"` (the default cases) the input and the incoming
+ * gradient are stored the way spikecut's previous and next layers hand them over on the oneDNN path (nChw16c, made
+ * once outside the timed loop), and the layer's output and dx stay in that layout; the `_nchw` cases give and take
+ * plain NCHW tensors, so every call reorders in and out. A one-channel input (first layer) is plain either way.
+ */
+function convCase(n: number, c: number, hw: number, k: number, backward: boolean, layout: "blocked16" | "nchw" = "blocked16"): BenchCase {
   const flopsFwd = 2 * n * k * hw * hw * c * 9;
   // First layer (c = 1): nothing upstream needs dx, so backward is dw only, as in a real network.
   const needDx = c > 1;
+  const suffix = layout === "nchw" ? "_nchw" : "";
   return {
-    name: `conv2d_${n}x${c}x${hw}x${hw}_k3_${backward ? "fwd_bwd" : "fwd"}`,
+    name: `conv2d_${n}x${c}x${hw}x${hw}_k3_${backward ? "fwd_bwd" : "fwd"}${suffix}`,
     kind: "compute",
     work: backward ? flopsFwd * (needDx ? 3 : 2) : flopsFwd,
     torch: "engine.py",
     setup(): Prepared {
-      const x = randn([n, c, hw, hw], backward && needDx);
+      const blockIn = layout === "blocked16" && c % 16 === 0 && (getBackend().conv2dLayouts(convParamsOf(n, c, hw, k), false) & 1) !== 0;
+      const x0 = randn([n, c, hw, hw]);
+      const x = new Tensor(blockIn ? x0.toLayout("blocked16").storage : x0.storage, x0.shape, backward && needDx, blockIn ? "blocked16" : "plain");
       const w = randn([k, c, 3, 3], backward).requiresGrad_(backward);
+      const extra = { layout: blockIn ? "blocked16" : "nchw" };
       // every op case runs in a tidy scope, as training and inference do: outputs reuse pooled buffers
-      if (!backward) return { level: "op", run: () => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 }))) };
-      const g = randn([n, k, hw, hw]);
+      if (!backward) return { level: "op", extra, run: () => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 }))) };
+      const probe = noGrad(() => conv2d(x, w, null, { padding: 1 }));
+      const g = randn([n, k, hw, hw]).toLayout(probe.layout);
       return {
         level: "op",
+        extra,
         run: () =>
           tidy(() => {
             // what an optimiser's zeroGrad does: the gradients' memory goes back to the pool for the next step
@@ -34,6 +46,10 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
       };
     },
   };
+}
+
+function convParamsOf(n: number, c: number, hw: number, k: number): Conv2dParams {
+  return { n, c, h: hw, w: hw, k, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, groups: 1, oh: hw, ow: hw };
 }
 
 function linearCase(n: number, i: number, o: number, backward: boolean): BenchCase {
@@ -126,6 +142,8 @@ const lifCase: BenchCase = {
 export const cases: BenchCase[] = [
   convCase(64, 32, 14, 32, false),
   convCase(64, 32, 14, 32, true),
+  convCase(64, 32, 14, 32, false, "nchw"),
+  convCase(64, 32, 14, 32, true, "nchw"),
   convCase(64, 1, 28, 32, false),
   convCase(64, 1, 28, 32, true),
   matmulCase,

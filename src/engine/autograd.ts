@@ -7,7 +7,7 @@
  */
 import { Tensor, relayout } from "./tensor.js";
 import { getBackend } from "./backends.js";
-import { adoptAsLeafGrad, allocSerial, allocUninit, allocatedSince } from "./memory.js";
+import { adoptAsLeafGrad, allocSerial, allocUninit, allocatedSince, isPoolView } from "./memory.js";
 
 export type BackwardFn = (gradOutputs: (Float32Array | null)[]) => (Float32Array | null)[];
 
@@ -198,7 +198,7 @@ export function runBackward(root: Tensor, seed: Float32Array): void {
       getBackend().add(t.grad.storage, gg, t.grad.storage);
       continue;
     }
-    const exclusive = holders.get(g.buffer as ArrayBuffer) === 1 && g.byteOffset === 0 && allocatedSince(g, since);
+    const exclusive = holders.get(g.buffer as ArrayBuffer) === 1 && isPoolView(g) && allocatedSince(g, since);
     if (exclusive) adoptAsLeafGrad(g);
     t.grad = new Tensor(exclusive ? g : new Float32Array(g), t.shape, false, t.layout);
   }

@@ -43,6 +43,8 @@ export interface Pool2dParams {
   ow: number;
   /** avg pooling only: whether padded cells count in the divisor (PyTorch count_include_pad). */
   countIncludePad: boolean;
+  /** avg pooling only: x and y stored blocked16 ([N, C/16, H, W, 16]); needs C % 16 == 0. */
+  blocked?: boolean;
 }
 
 /** Surrogate gradient of the Heaviside spike: 0 triangle (ZIF), 1 sigmoid, 2 arctan. */
@@ -102,19 +104,23 @@ export interface Backend {
   avgPool2dBackward(dy: Float32Array, dx: Float32Array, p: Pool2dParams): void;
 
   // ---- batch norm over x[N, C, S] (S = spatial size; statistics per channel over N and S) ----
+  // `blocked`: x, y, dy, dx stored blocked16 [N, C/16, S, 16] (C % 16 == 0); statistics and parameters per channel as ever.
   /** Training forward: writes y, the batch mean and inverse std (biased variance), per channel. */
   /** With blockScale (TEBN's p_t, length T dividing N): y of sample b is also multiplied by blockScale[b / (N/T)]. */
   batchNormTrainForward(x: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null, beta: Float32Array | null,
-                        eps: number, y: Float32Array, mean: Float32Array, invStd: Float32Array, blockScale?: Float32Array | null): void;
+                        eps: number, y: Float32Array, mean: Float32Array, invStd: Float32Array, blockScale?: Float32Array | null,
+                        blocked?: boolean): void;
   /**
    * dx overwritten; dgamma/dbeta overwritten when given. With blockScale, dy is the gradient of the scaled output
    * and dBlockScale (when given) receives dL/dp_t (beta is then needed to rebuild BN(x)).
    */
   batchNormBackward(x: Float32Array, dy: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null,
                     mean: Float32Array, invStd: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null,
-                    beta?: Float32Array | null, blockScale?: Float32Array | null, dBlockScale?: Float32Array | null): void;
+                    beta?: Float32Array | null, blockScale?: Float32Array | null, dBlockScale?: Float32Array | null,
+                    blocked?: boolean): void;
   /** y = (x - mean) * scale + shift per channel, with scale/shift precomputed by the caller (eval mode). */
-  channelAffine(x: Float32Array, N: number, C: number, S: number, scale: Float32Array, shift: Float32Array, y: Float32Array): void;
+  channelAffine(x: Float32Array, N: number, C: number, S: number, scale: Float32Array, shift: Float32Array, y: Float32Array,
+                blocked?: boolean): void;
 
   // ---- fused multi-step neurons (forward over all T, BPTT backward in one call) ----
   /**
@@ -136,7 +142,7 @@ export interface Backend {
    */
   neuronStep(x: Float32Array, v: Float32Array, s: Float32Array, u: Float32Array | null, out: Float32Array, theta: number, tau: number,
              hardReset: boolean, outputScale: number, inputScale?: Float32Array | null, inputShift?: Float32Array | null,
-             C?: number, S?: number): void;
+             C?: number, S?: number, blocked?: boolean): void;
 
   // ---- fused element-wise (memory-bound hot paths; everything else lives in TypeScript loops) ----
   /** out[i] = a[i] + b[i] (same length). */

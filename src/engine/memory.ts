@@ -13,11 +13,44 @@
  * Outside any scope, allocation is a plain `new Float32Array` and nothing is pooled.
  */
 import { Tensor } from "./tensor.js";
+import { loadAddon } from "./native/index.js";
 
 /** Buffers below this many floats are cheap to allocate and are never pooled. */
 const MIN_POOLED = 1 << 15;
 /** Idle bytes the pool may hold before it lets the GC have what it frees (shapes change, e.g. a last batch). */
 let idleLimitBytes = 3 * 1024 ** 3;
+
+/**
+ * Pooled buffers are 64 bytes longer than their size class and their views start at the first 64-byte boundary:
+ * glibc puts large blocks at 16 bytes past a page, and every AVX-512 load of a 16-aligned array splits across two
+ * cache lines (oneDNN's convolutions, which read blocked16 activations in place, and our own vector loops).
+ */
+const PAD = 64;
+const viewOffset = new WeakMap<ArrayBuffer, number>();
+let misalignment: ((a: Float32Array) => number) | null | undefined;
+
+function alignedOffset(buf: ArrayBuffer): number {
+  if (misalignment === undefined) {
+    const r = loadAddon();
+    misalignment = "addon" in r && typeof r.addon.misalignment === "function" ? r.addon.misalignment : null;
+  }
+  if (!misalignment) return 0;
+  const mis = misalignment(new Float32Array(buf, 0, 1));
+  return (PAD - mis) % PAD;
+}
+
+/** Moves a pooled buffer to a new ArrayBuffer object (detaching every old view); the memory and its offset stay. */
+function transferPooled(buf: ArrayBuffer): ArrayBuffer {
+  const off = viewOffset.get(buf) ?? 0;
+  const moved = structuredClone(buf, { transfer: [buf] });
+  viewOffset.set(moved, off);
+  return moved;
+}
+
+/** Whether a is the whole view the pool handed out for its buffer (not a subarray of it). */
+export function isPoolView(a: Float32Array): boolean {
+  return a.byteOffset === (viewOffset.get(a.buffer as ArrayBuffer) ?? 0);
+}
 
 const free = new Map<number, ArrayBuffer[]>();
 let idleBytes = 0;
@@ -43,14 +76,17 @@ export function sizeClass(bytes: number): number {
 
 function take(n: number): Float32Array | null {
   if (scopes.length === 0 || n < MIN_POOLED) return null;
-  const bytes = sizeClass(n * 4);
+  const bytes = sizeClass(n * 4) + PAD;
   const list = free.get(bytes);
   let buf = list?.pop();
   if (buf) idleBytes -= bytes;
-  else buf = new ArrayBuffer(bytes);
+  else {
+    buf = new ArrayBuffer(bytes);
+    viewOffset.set(buf, alignedOffset(buf));
+  }
   scopes[scopes.length - 1]!.add(buf);
   handedAt.set(buf, ++serial);
-  return new Float32Array(buf, 0, n);
+  return new Float32Array(buf, viewOffset.get(buf)!, n);
 }
 
 /** The current hand-out serial: buffers allocated after this call have a larger one. */
@@ -86,8 +122,8 @@ export function recycleLeafGrad(a: Float32Array): boolean {
   for (const scope of scopes) if (scope.has(buf)) return false;
   const bytes = buf.byteLength;
   // only buffers of a pooled size class can be handed out again
-  if (bytes < MIN_POOLED * 4 || sizeClass(bytes) !== bytes || idleBytes + bytes > idleLimitBytes) return false;
-  const moved = structuredClone(buf, { transfer: [buf] });
+  if (bytes < MIN_POOLED * 4 + PAD || sizeClass(bytes - PAD) !== bytes - PAD || idleBytes + bytes > idleLimitBytes) return false;
+  const moved = transferPooled(buf);
   let list = free.get(bytes);
   if (!list) free.set(bytes, (list = []));
   list.push(moved);
@@ -135,8 +171,8 @@ export function inTidyScope(): boolean {
 function collectKept(value: unknown, out: Set<ArrayBuffer>, depth = 0): void {
   if (depth > 4 || value === null || typeof value !== "object") return;
   if (value instanceof Tensor) {
-    out.add(value.data.buffer as ArrayBuffer);
-    if (value.grad) out.add(value.grad.data.buffer as ArrayBuffer);
+    out.add(value.storage.buffer as ArrayBuffer);
+    if (value.grad) out.add(value.grad.storage.buffer as ArrayBuffer);
     return;
   }
   if (ArrayBuffer.isView(value)) {
@@ -163,7 +199,7 @@ function release(handed: Set<ArrayBuffer>, kept: Set<ArrayBuffer>): void {
     const bytes = buf.byteLength;
     if (idleBytes + bytes > idleLimitBytes) continue;
     // Transferring detaches every view of the old buffer, so nothing outside can still reach this memory.
-    const moved = structuredClone(buf, { transfer: [buf] });
+    const moved = transferPooled(buf);
     let list = free.get(bytes);
     if (!list) free.set(bytes, (list = []));
     list.push(moved);

@@ -242,7 +242,7 @@ export class Tensor {
    * array is detached: a reference kept to it reads as empty instead of silently changing.
    */
   releaseGrad(): void {
-    if (this.grad) recycleLeafGrad(this.grad.data);
+    if (this.grad) recycleLeafGrad(this.grad.storage);
     this.grad = null;
   }
 

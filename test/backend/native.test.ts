@@ -408,6 +408,69 @@ for (const b of builds) {
       }
     });
 
+    itN("blocked16 kernels (batch norm with and without TEBN scale, channel affine, folded-BN neuron step, avg pooling) match the plain reference", () => {
+      const toB = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
+        const o = new Float32Array(a.length);
+        js.reorderBlocked16(a, o, n, c, sp, true);
+        return o;
+      };
+      const toP = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
+        const o = new Float32Array(a.length);
+        js.reorderBlocked16(a, o, n, c, sp, false);
+        return o;
+      };
+      for (const [N, C, S, T] of [[8, 32, 49, 4], [6, 16, 9, 2], [4, 48, 196, 1]] as const) {
+        const x = rand(N * C * S, 2), dy = rand(N * C * S), g = rand(C), bt = rand(C);
+        const ps = T > 1 ? rand(T) : null;
+        const ref = { y: new Float32Array(x.length), m: new Float32Array(C), s: new Float32Array(C) };
+        js.batchNormTrainForward(x, N, C, S, g, bt, 1e-5, ref.y, ref.m, ref.s, ps);
+        const rdx = new Float32Array(x.length), rdg = new Float32Array(C), rdb = new Float32Array(C), rdp = ps ? new Float32Array(T) : null;
+        js.batchNormBackward(x, dy, N, C, S, g, ref.m, ref.s, rdx, rdg, rdb, bt, ps, rdp);
+        const xb = toB(x, N, C, S), dyb = toB(dy, N, C, S);
+        for (const be of [native(), js]) {
+          const y = new Float32Array(x.length).fill(NaN), m = new Float32Array(C).fill(NaN), is = new Float32Array(C).fill(NaN);
+          be.batchNormTrainForward(xb, N, C, S, g, bt, 1e-5, y, m, is, ps, true);
+          close(toP(y, N, C, S), ref.y);
+          close(m, ref.m);
+          close(is, ref.s);
+          const dx = new Float32Array(x.length).fill(NaN), dg = new Float32Array(C).fill(NaN), db = new Float32Array(C).fill(NaN);
+          const dp = ps ? new Float32Array(T).fill(NaN) : null;
+          be.batchNormBackward(xb, dyb, N, C, S, g, m, is, dx, dg, db, bt, ps, dp, true);
+          close(toP(dx, N, C, S), rdx);
+          close(dg, rdg);
+          close(db, rdb);
+          if (dp) close(dp, rdp!);
+          const a1 = new Float32Array(x.length), a2 = new Float32Array(x.length).fill(NaN);
+          js.channelAffine(x, N, C, S, g, bt, a1);
+          be.channelAffine(xb, N, C, S, g, bt, a2, true);
+          expect(toP(a2, N, C, S)).toEqual(a1);
+          // folded eval batch norm in the neuron step: same bits as the plain step, in the blocked order
+          const v1 = new Float32Array(x.length).fill(0.3), v2 = toB(v1, N, C, S);
+          const s1 = new Float32Array(x.length), u1 = new Float32Array(x.length), o1 = new Float32Array(x.length);
+          const s2 = new Float32Array(x.length), u2 = new Float32Array(x.length), o2 = new Float32Array(x.length);
+          native().neuronStep(x, v1, s1, u1, o1, 0.7, 1, false, 0.7, g, bt, C, S);
+          be.neuronStep(xb, v2, s2, u2, o2, 0.7, 1, false, 0.7, g, bt, C, S, true);
+          expect(toP(s2, N, C, S)).toEqual(s1);
+          expect(toP(u2, N, C, S)).toEqual(u1);
+          expect(toP(v2, N, C, S)).toEqual(v1);
+          expect(toP(o2, N, C, S)).toEqual(o1);
+        }
+      }
+      for (const p of [poolP(3, 32, 8, 8, 2, 2, 0), poolP(2, 16, 7, 9, 3, 2, 1), poolP(2, 16, 5, 5, 3, 1, 1, false)]) {
+        const x = rand(p.n * p.c * p.h * p.w), ys = p.n * p.c * p.oh * p.ow, dy = rand(ys);
+        const y1 = new Float32Array(ys), dx1 = new Float32Array(x.length);
+        js.avgPool2dForward(x, y1, p);
+        js.avgPool2dBackward(dy, dx1, p);
+        for (const be of [native(), js]) {
+          const y = new Float32Array(ys).fill(NaN), dx = new Float32Array(x.length).fill(NaN);
+          be.avgPool2dForward(toB(x, p.n, p.c, p.h * p.w), y, { ...p, blocked: true });
+          close(toP(y, p.n, p.c, p.oh * p.ow), y1);
+          be.avgPool2dBackward(toB(dy, p.n, p.c, p.oh * p.ow), dx, { ...p, blocked: true });
+          close(toP(dx, p.n, p.c, p.h * p.w), dx1);
+        }
+      }
+    });
+
     itN("single-step neuron with a folded eval batch norm: bit-identical to channelAffine + step, membrane optional", () => {
       for (const [N, C, S] of [[2, 3, 5], [16, 32, 196], [128, 256, 1]] as const) {
         const n = N * C * S;

@@ -3,6 +3,7 @@
  * escaped tensors are detached rather than shared with a later step, kept results survive, and pooling never
  * changes a number.
  */
+import { loadAddon } from "../../src/engine/native/index.js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Tensor, Rng, add, conv2d, mean, mul, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope, sizeClass,
@@ -63,12 +64,24 @@ describe("tidy", () => {
     expect(poolStats().idleBuffers).toBe(1);
   });
 
+  it("hands out views that start on a 64-byte boundary (when the addon can tell)", () => {
+    const r = loadAddon();
+    if (!("addon" in r)) return;
+    tidy(() => {
+      for (const n of [BIG, BIG * 3 + 5, 1 << 22]) {
+        const a = allocUninit(n);
+        expect(r.addon.misalignment(a)).toBe(0);
+      }
+    });
+  });
+
   it("pools by size class, so slightly smaller requests reuse a buffer", () => {
     tidy(() => allocZeroed(BIG));
     const reused = tidy(() => {
       const a = allocZeroed(BIG - 100);
       expect(a.length).toBe(BIG - 100);
-      expect(a.buffer.byteLength).toBe(BIG * 4);
+      // the size class plus 64 bytes, so the view can start on a cache-line boundary
+      expect(a.buffer.byteLength).toBe(BIG * 4 + 64);
       return poolStats().idleBuffers;
     });
     expect(reused).toBe(0);
@@ -146,7 +159,7 @@ describe("leaf gradients", () => {
     expect(g.length).toBe(n);
     expect(Array.from(g.subarray(0, 3))).toEqual(Array.from(c.data.subarray(0, 3)));
     // adopted: the gradient's buffer is a pooled size class, not an exact-size copy
-    expect(a.grad!.data.buffer.byteLength).toBe(sizeClass(n * 4));
+    expect(a.grad!.data.buffer.byteLength).toBe(sizeClass(n * 4) + 64);
   });
 
   it("never lets two leaves share a buffer (add hands the same gradient to both inputs)", () => {

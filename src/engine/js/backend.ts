@@ -129,6 +129,11 @@ function reorderBlocked16(src: Float32Array, dst: Float32Array, n: number, c: nu
   }
 }
 
+/** Channel of flat element i of a blocked16 [N, C/16, S, 16] array. */
+function blockedChannel(i: number, C: number, S: number): number {
+  return (Math.floor(i / (16 * S)) % (C / 16)) * 16 + (i % 16);
+}
+
 /** The reference kernels work on NCHW: blocked arguments are converted around them. */
 function plainIn(a: Float32Array, blocked: boolean | undefined, n: number, c: number, s: number): Float32Array {
   if (!blocked) return a;
@@ -306,6 +311,12 @@ function poolWindow(p: Pool2dParams, oy: number, ox: number): [number, number, n
 }
 
 function avgPool2dForward(x: Float32Array, y: Float32Array, p: Pool2dParams): void {
+  if (p.blocked) {
+    const ys = plainOut(y, true);
+    avgPool2dForward(plainIn(x, true, p.n, p.c, p.h * p.w), ys, { ...p, blocked: false });
+    finishOut(ys, y, true, p.n, p.c, p.oh * p.ow);
+    return;
+  }
   const { n, c, h, w, oh, ow } = p;
   for (let pl = 0; pl < n * c; pl++) {
     const xOff = pl * h * w;
@@ -322,6 +333,12 @@ function avgPool2dForward(x: Float32Array, y: Float32Array, p: Pool2dParams): vo
 }
 
 function avgPool2dBackward(dy: Float32Array, dx: Float32Array, p: Pool2dParams): void {
+  if (p.blocked) {
+    const dxs = plainOut(dx, true);
+    avgPool2dBackward(plainIn(dy, true, p.n, p.c, p.oh * p.ow), dxs, { ...p, blocked: false });
+    finishOut(dxs, dx, true, p.n, p.c, p.h * p.w);
+    return;
+  }
   const { n, c, h, w, oh, ow } = p;
   dx.fill(0, 0, n * c * h * w);
   for (let pl = 0; pl < n * c; pl++) {
@@ -342,7 +359,13 @@ function avgPool2dBackward(dy: Float32Array, dx: Float32Array, p: Pool2dParams):
 
 function batchNormTrainForward(x: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null,
                                beta: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array,
-                               invStd: Float32Array, blockScale: Float32Array | null = null): void {
+                               invStd: Float32Array, blockScale: Float32Array | null = null, blocked = false): void {
+  if (blocked) {
+    const ys = plainOut(y, true);
+    batchNormTrainForward(plainIn(x, true, N, C, S), N, C, S, gamma, beta, eps, ys, mean, invStd, blockScale);
+    finishOut(ys, y, true, N, C, S);
+    return;
+  }
   const cnt = N * S;
   const blockLen = blockScale ? N / blockScale.length : N;
   for (let ch = 0; ch < C; ch++) {
@@ -377,7 +400,14 @@ function batchNormTrainForward(x: Float32Array, N: number, C: number, S: number,
 function batchNormBackward(x: Float32Array, dy: Float32Array, N: number, C: number, S: number, gamma: Float32Array | null,
                            mean: Float32Array, invStd: Float32Array, dx: Float32Array, dgamma: Float32Array | null,
                            dbeta: Float32Array | null, beta: Float32Array | null = null, blockScale: Float32Array | null = null,
-                           dBlockScale: Float32Array | null = null): void {
+                           dBlockScale: Float32Array | null = null, blocked = false): void {
+  if (blocked) {
+    const dxs = plainOut(dx, true);
+    batchNormBackward(plainIn(x, true, N, C, S), plainIn(dy, true, N, C, S), N, C, S, gamma, mean, invStd, dxs, dgamma, dbeta, beta,
+                      blockScale, dBlockScale);
+    finishOut(dxs, dx, true, N, C, S);
+    return;
+  }
   const cnt = N * S;
   const T = blockScale ? blockScale.length : 1;
   const blockLen = N / T;
@@ -422,7 +452,14 @@ function batchNormBackward(x: Float32Array, dy: Float32Array, N: number, C: numb
 }
 
 function channelAffine(x: Float32Array, N: number, C: number, S: number, scale: Float32Array, shift: Float32Array,
-                       y: Float32Array): void {
+                       y: Float32Array, blocked = false): void {
+  if (blocked) {
+    for (let i = 0; i < N * C * S; i++) {
+      const ch = blockedChannel(i, C, S);
+      y[i] = x[i]! * scale[ch]! + shift[ch]!;
+    }
+    return;
+  }
   for (let b = 0; b < N; b++) {
     for (let ch = 0; ch < C; ch++) {
       const base = (b * C + ch) * S;
@@ -557,7 +594,7 @@ export const jsBackend: Backend = {
   reluBackward(a, g, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
   },
-  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale, inputScale, inputShift, C = 1, S = 1) {
+  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale, inputScale, inputShift, C = 1, S = 1, blocked = false) {
     const th = Math.fround(theta);
     const ta = Math.fround(tau);
     const sc = Math.fround(outputScale);
@@ -566,7 +603,7 @@ export const jsBackend: Backend = {
     }
     for (let i = 0; i < x.length; i++) {
       // the folded batch norm rounds where channelAffine does, so fused and unfused steps agree bit for bit
-      const ch = inputScale ? Math.floor(i / S) % C : 0;
+      const ch = inputScale ? (blocked ? blockedChannel(i, C, S) : Math.floor(i / S) % C) : 0;
       const xi = inputScale ? Math.fround(x[i]! * inputScale[ch]! + inputShift![ch]!) : x[i]!;
       // float32 rounding at the same points as the fused multi-step kernels, so both modes agree bit for bit
       const hv = Math.fround(v[i]! + xi);

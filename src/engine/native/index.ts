@@ -20,6 +20,8 @@ export interface NativeAddon extends Omit<Backend, "name" | "description"> {
   info(): NativeInfo;
   measurePeakGflops(): number;
   measureBandwidth(): number;
+  /** Byte offset of the array's data past the previous 64-byte boundary. */
+  misalignment(a: Float32Array): number;
 }
 
 const require = createRequire(import.meta.url);
