@@ -1,5 +1,6 @@
 /** The engine's public surface: tensors, autograd, random numbers, backends and every op. */
-export { Tensor, shapeSize, type Shape, type NestedArray } from "./tensor.js";
+export { Tensor, shapeSize, canBlock16, type Shape, type NestedArray, type Layout } from "./tensor.js";
+export { blockedActivations, setBlockedActivations } from "./layout.js";
 export { Rng, globalRng, manualSeed } from "./random.js";
 export { noGrad, isGradEnabled, record, type BackwardFn } from "./autograd.js";
 export { getBackend, setBackend, withBackend, tryNativeBackend, nativeLoadError } from "./backends.js";

@@ -87,7 +87,10 @@ export class Tensor {
    */
   get data(): Float32Array {
     if (this.layout === "plain") return this.storage;
-    if (!this.plainCache) this.plainCache = relayout(this.storage, this.shape, false, new Float32Array(this.storage.length));
+    if (!this.plainCache) {
+      if (process.env.SPIKECUT_TRACE_RELAYOUT) console.error(new Error(`lazy plain copy of ${fmtShape(this.shape)}`).stack);
+      this.plainCache = relayout(this.storage, this.shape, false, new Float32Array(this.storage.length));
+    }
     return this.plainCache;
   }
 
@@ -252,6 +255,8 @@ export class Tensor {
     const target = resolveShape("reshape", this.shape, shape);
     // blocked16 survives a reshape of the leading (batch) dims only: [T·B, C, H, W] <-> [T, B, C, H, W]
     const keep = this.layout === "blocked16" && target.length >= 3 && sameTail(this.shape, target);
+    // any other reshape of a blocked tensor (a flatten before a linear layer) reorders once, into pooled memory
+    if (this.layout === "blocked16" && !keep) return this.toLayout("plain").reshape(target);
     const out = keep ? new Tensor(this.storage, target, false, this.layout) : new Tensor(this.data, target);
     if (isGradEnabled() && this.requiresGrad) {
       record("reshape", [this], [out], ([g]) => [g!], { layoutAware: keep });

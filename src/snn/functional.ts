@@ -13,7 +13,7 @@
  *    single-step inference path used by cutoff).
  */
 import { allocUninit } from "../engine/memory.js";
-import { Tensor } from "../engine/tensor.js";
+import { Tensor, relayout } from "../engine/tensor.js";
 import { record, needsGrad } from "../engine/autograd.js";
 import { getBackend } from "../engine/backends.js";
 import type { NeuronParams } from "../engine/backend.js";
@@ -38,7 +38,7 @@ export interface MultiStepResult {
   output: Tensor;
   /** Post-reset, pre-leak membrane U, same shape as the input (RCS-SNN reads it with gradient). */
   membrane: Tensor;
-  /** The raw 0/1 spikes (no autograd link; monitors read these). */
+  /** The raw 0/1 spikes (no autograd link; monitors read these), in the input's layout. */
   spikes01: Float32Array;
 }
 
@@ -68,27 +68,34 @@ export function neuronMultiStep(x: Tensor, T: number, d: NeuronDynamics): MultiS
   const u = grad ? allocUninit(n) : scratch(0, n);
   const h = grad ? allocUninit(n) : scratch(1, n);
   const be = getBackend();
-  be.neuronForward(x.data, s, u, h, p);
+  // element-wise in space (the recurrence runs over the leading time axis): the storage's layout is kept
+  be.neuronForward(x.storage, s, u, h, p);
   const scale = d.outputScale;
   let outData = s;
   if (scale !== 1) {
     outData = allocUninit(n);
     be.axpby(s, scale, s, 0, outData);
   }
-  const output = x.like(outData);
+  const output = new Tensor(outData, x.shape, false, x.layout);
   // without a tape the membrane is a view of scratch memory, valid until the next no-grad multi-step call
-  const membrane = x.like(u);
-  record("neuronMultiStep", [x], [output, membrane], ([gOut, gU]) => {
-    let gS = gOut ?? null;
-    if (gS && scale !== 1) {
-      const g = allocUninit(n);
-      for (let i = 0; i < n; i++) g[i] = gS[i]! * scale;
-      gS = g;
-    }
-    const dx = allocUninit(n);
-    getBackend().neuronBackward(gS, gU ?? null, h, s, dx, p);
-    return [dx];
-  });
+  const membrane = new Tensor(u, x.shape, false, x.layout);
+  record(
+    "neuronMultiStep",
+    [x],
+    [output, membrane],
+    ([gOut, gU]) => {
+      let gS = gOut ?? null;
+      if (gS && scale !== 1) {
+        const g = allocUninit(n);
+        be.axpby(gS, scale, gS, 0, g);
+        gS = g;
+      }
+      const dx = allocUninit(n);
+      getBackend().neuronBackward(gS, gU ?? null, h, s, dx, p);
+      return [dx];
+    },
+    { layoutAware: true },
+  );
   return { output, membrane, spikes01: s };
 }
 
@@ -133,8 +140,10 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics, opts:
     return { output, membrane: U, v: vNext, spikes01: S.data };
   }
   const n = x.size;
-  const xd = x.data;
-  const vd = v ? v.data : null;
+  // element-wise like the multi-step op: x, the state and the outputs share x's layout
+  const xd = x.storage;
+  // (a state in the other layout is converted into fresh memory: the state outlives any tidy scope)
+  const vd = v ? (v.layout === x.layout ? v.storage : relayout(v.storage, v.shape, x.layout === "blocked16", new Float32Array(n))) : null;
   // Inference path (no tape): the state is owned by the neuron, so it is updated in place; U goes to scratch
   // memory (valid until the next call) and spikes double as the output when they are not scaled.
   const vn = vd ?? new Float32Array(n).fill(d.v0); // neuron state outlives any tidy scope
@@ -144,6 +153,9 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics, opts:
   const out = outputScale === 1 ? s : allocUninit(n);
   const C = affine ? x.shape[1]! : 1;
   const S = affine ? n / (x.shape[0]! * C) : 1;
-  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale, affine?.scale ?? null, affine?.shift ?? null, C, S);
-  return { output: out === s ? x.like(s) : x.like(out), membrane: u ? x.like(u) : null, v: v ?? x.like(vn), spikes01: s };
+  const blocked = x.layout === "blocked16";
+  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale, affine?.scale ?? null, affine?.shift ?? null, C, S, blocked);
+  const like = (a: Float32Array): Tensor => new Tensor(a, x.shape, false, x.layout);
+  const vOut = v && v.layout === x.layout ? v : like(vn);
+  return { output: like(out), membrane: u ? like(u) : null, v: vOut, spikes01: s };
 }

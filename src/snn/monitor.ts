@@ -10,6 +10,7 @@
  * batch, a finished sample stops accruing counts, so the record holds exactly the work done.
  */
 import { getBackend } from "../engine/backends.js";
+import { relayout, type Layout } from "../engine/tensor.js";
 
 export interface LayerGeometry {
   /** Dotted module path of the spiking layer. */
@@ -58,23 +59,23 @@ export class SpikeMonitor {
 
   constructor(public geometry: LayerGeometry) {}
 
-  /** Multi-step call: s01 is [T, B, neurons] for a complete new sequence. */
-  recordSequence(s01: Float32Array, T: number, B: number): void {
+  /** Multi-step call: s01 is [T, B, neurons] for a complete new sequence, each sample's neurons in `layout`. */
+  recordSequence(s01: Float32Array, T: number, B: number, layout: Layout = "plain"): void {
     if (!this.enabled) return;
     this.endSequence();
     this.current = { steps: [], rows: identity(B), n: B };
-    for (let t = 0; t < T; t++) this.addStep(s01.subarray(t * B * this.geometry.neurons, (t + 1) * B * this.geometry.neurons), B);
+    for (let t = 0; t < T; t++) this.addStep(s01.subarray(t * B * this.geometry.neurons, (t + 1) * B * this.geometry.neurons), B, layout);
     this.endSequence();
   }
 
   /** Single-step call: s01 is [B, neurons] for the next step of the current sequence. */
-  recordStep(s01: Float32Array, B: number): void {
+  recordStep(s01: Float32Array, B: number, layout: Layout = "plain"): void {
     if (!this.enabled) return;
     if (!this.current) this.current = { steps: [], rows: identity(B), n: B };
     if (this.current.rows.length !== B) {
       throw new Error(`SpikeMonitor(${this.geometry.name}): batch of ${B} but ${this.current.rows.length} active samples; call selectSamples when samples leave`);
     }
-    this.addStep(s01, B);
+    this.addStep(s01, B, layout);
   }
 
   selectSamples(rows: Int32Array): void {
@@ -94,10 +95,22 @@ export class SpikeMonitor {
     this.current = null;
   }
 
-  private addStep(s01: Float32Array, B: number): void {
+  /** The fan-out per neuron in the order the spikes come in (a blocked16 layer's neurons are stored nChw16c). */
+  private fanoutIn(layout: Layout): Float32Array | null {
+    const fan = this.geometry.fanout;
+    if (!fan || layout === "plain") return fan;
+    if (!this.blockedFanout) {
+      this.blockedFanout = new Float32Array(fan.length);
+      relayout(fan, [1, ...this.geometry.shape], true, this.blockedFanout);
+    }
+    return this.blockedFanout;
+  }
+  private blockedFanout: Float32Array | null = null;
+
+  private addStep(s01: Float32Array, B: number, layout: Layout): void {
     const seq = this.current!;
     const D = this.geometry.neurons;
-    const fan = this.geometry.fanout;
+    const fan = this.fanoutIn(layout);
     const spikes = new Float64Array(seq.n);
     const sops = new Float64Array(seq.n);
     // per-row sums on the backend: counting in a JS loop cost as much as the inference it was measuring

@@ -92,7 +92,10 @@ export abstract class BaseNeuron extends TemporalModule {
   override selectSamples(rows: Int32Array): void {
     if (this.v) {
       const B = this.v.shape[0]!;
-      this.v = new Tensor(gatherRows(this.v.data, B, rows), [rows.length, ...this.v.shape.slice(1)]);
+      // rows of the first axis are contiguous in either layout: the state keeps its layout
+      const keep = this.v.layout === "blocked16" && this.v.ndim >= 4;
+      const src = keep ? this.v.storage : this.v.data;
+      this.v = new Tensor(gatherRows(src, B, rows), [rows.length, ...this.v.shape.slice(1)], false, keep ? this.v.layout : "plain");
     }
     this.monitor?.selectSamples(rows);
   }
@@ -110,7 +113,7 @@ export abstract class BaseNeuron extends TemporalModule {
       out = r.output;
       this.lastMembrane = r.membrane;
       const B = x.shape[0]! / T;
-      this.monitor?.recordSequence(r.spikes01, T, B);
+      this.monitor?.recordSequence(r.spikes01, T, B, x.layout);
       if (this.rcs?.enabled) {
         // R_t uses the 0/1 spikes; dividing a θ-scaled output by θ keeps the gradient path through the op
         const S = d.outputScale === 1 ? r.output : mul(r.output, 1 / d.outputScale);
@@ -142,7 +145,7 @@ export abstract class BaseNeuron extends TemporalModule {
     this.v = r.v;
     this.lastMembrane = r.membrane;
     this.stepIndex++;
-    this.monitor?.recordStep(r.spikes01, x.shape[0]!);
+    this.monitor?.recordStep(r.spikes01, x.shape[0]!, x.layout);
     return r.output;
   }
 

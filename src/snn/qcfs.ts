@@ -22,14 +22,21 @@ function thresholdOp(name: string, x: Tensor, lambda: Tensor, L: number | null):
   const n = x.size;
   const y = allocUninit(n);
   const levels = L ?? 0;
-  getBackend().thresholdActForward(x.data, y, lam, levels);
-  const out = x.like(y);
+  // element-wise (∂λ sums over all elements): the storage's layout is kept
+  getBackend().thresholdActForward(x.storage, y, lam, levels);
+  const out = new Tensor(y, x.shape, false, x.layout);
   if (!needsGrad([x, lambda])) return out;
-  return record(name, [x, lambda], [out], ([g]) => {
-    const dx = x.requiresGrad ? allocUninit(n) : null;
-    const dl = getBackend().thresholdActBackward(x.data, g!, dx, lam, levels);
-    return [dx, Float32Array.of(dl)];
-  })[0];
+  return record(
+    name,
+    [x, lambda],
+    [out],
+    ([g]) => {
+      const dx = x.requiresGrad ? allocUninit(n) : null;
+      const dl = getBackend().thresholdActBackward(x.storage, g!, dx, lam, levels);
+      return [dx, Float32Array.of(dl)];
+    },
+    { layoutAware: true },
+  )[0];
 }
 
 export function qcfs(x: Tensor, lambda: Tensor, L = 4): Tensor {

@@ -27,23 +27,29 @@ export function scaleTimesteps(x: Tensor, p: Tensor, T: number): Tensor {
   const block = x.size / T;
   const be = getBackend();
   const y = allocUninit(x.size);
+  // timestep blocks are leading-axis rows, contiguous in either layout: the storage's layout is kept
+  const xd = x.storage;
   for (let t = 0; t < T; t++) {
-    const xs = x.data.subarray(t * block, (t + 1) * block);
+    const xs = xd.subarray(t * block, (t + 1) * block);
     be.axpby(xs, p.data[t]!, xs, 0, y.subarray(t * block, (t + 1) * block));
   }
-  return record("scaleTimesteps", [x, p], [x.like(y)], ([g]) => {
-    const dx = x.requiresGrad ? allocUninit(x.size) : null;
-    const dp = p.requiresGrad ? allocZeroed(T) : null;
-    for (let t = 0; t < T; t++) {
-      const gs = g!.subarray(t * block, (t + 1) * block);
-      if (dx) be.axpby(gs, p.data[t]!, gs, 0, dx.subarray(t * block, (t + 1) * block));
-      if (dp) {
-        const xs = x.data.subarray(t * block, (t + 1) * block);
-        dp[t] = be.dot(gs, xs);
+  const out = new Tensor(y, x.shape, false, x.layout);
+  return record(
+    "scaleTimesteps",
+    [x, p],
+    [out],
+    ([g]) => {
+      const dx = x.requiresGrad ? allocUninit(x.size) : null;
+      const dp = p.requiresGrad ? allocZeroed(T) : null;
+      for (let t = 0; t < T; t++) {
+        const gs = g!.subarray(t * block, (t + 1) * block);
+        if (dx) be.axpby(gs, p.data[t]!, gs, 0, dx.subarray(t * block, (t + 1) * block));
+        if (dp) dp[t] = be.dot(gs, xd.subarray(t * block, (t + 1) * block));
       }
-    }
-    return [dx, dp];
-  })[0];
+      return [dx, dp];
+    },
+    { layoutAware: true },
+  )[0];
 }
 
 /**
@@ -65,19 +71,28 @@ export function tebnTrain(x: Tensor, bn: BatchNorm2d, p: Tensor, T: number): Ten
   const y = allocUninit(x.size);
   const mean = new Float32Array(C);
   const invStd = new Float32Array(C);
-  be.batchNormTrainForward(x.data, N, C, S, gamma?.data ?? null, beta?.data ?? null, bn.eps, y, mean, invStd, p.data);
+  const blocked = x.layout === "blocked16";
+  const xs = blocked ? x.storage : x.data;
+  be.batchNormTrainForward(xs, N, C, S, gamma?.data ?? null, beta?.data ?? null, bn.eps, y, mean, invStd, p.data, blocked);
   updateRunningStats(bn.runningMean, bn.runningVar, mean, invStd, N * S, bn.momentum, bn.eps);
   const inputs = [x, p, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   // p may change (optimiser step) before backward runs; the kernel needs the values used in the forward
   const pUsed = new Float32Array(p.data);
-  return record("tebn", inputs, [x.like(y)], ([g]) => {
-    const dx = allocUninit(x.size);
-    const dp = new Float32Array(T);
-    const dgamma = gamma ? new Float32Array(C) : null;
-    const dbeta = beta ? new Float32Array(C) : null;
-    getBackend().batchNormBackward(x.data, g!, N, C, S, gamma?.data ?? null, mean, invStd, dx, dgamma, dbeta, beta?.data ?? null, pUsed, dp);
-    return [x.requiresGrad ? dx : null, dp, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
-  })[0];
+  const out = new Tensor(y, x.shape, false, blocked ? "blocked16" : "plain");
+  return record(
+    "tebn",
+    inputs,
+    [out],
+    ([g]) => {
+      const dx = allocUninit(x.size);
+      const dp = new Float32Array(T);
+      const dgamma = gamma ? new Float32Array(C) : null;
+      const dbeta = beta ? new Float32Array(C) : null;
+      getBackend().batchNormBackward(xs, g!, N, C, S, gamma?.data ?? null, mean, invStd, dx, dgamma, dbeta, beta?.data ?? null, pUsed, dp, blocked);
+      return [x.requiresGrad ? dx : null, dp, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
+    },
+    { layoutAware: blocked },
+  )[0];
 }
 
 export class TEBN extends TemporalModule {

@@ -230,13 +230,21 @@ export function abs(a: Tensor): Tensor {
 
 export function relu(a: Tensor): Tensor {
   assertTensor("relu", "a", a);
+  // element-wise: works on the storage in whatever layout it has, and keeps it
   const y = allocZeroed(a.size);
-  getBackend().relu(a.data, y);
-  return record("relu", [a], [a.like(y)], ([g]) => {
-    const d = allocZeroed(y.length);
-    getBackend().reluBackward(a.data, g!, d);
-    return [d];
-  })[0];
+  getBackend().relu(a.storage, y);
+  const out = new Tensor(y, a.shape, false, a.layout);
+  return record(
+    "relu",
+    [a],
+    [out],
+    ([g]) => {
+      const d = allocZeroed(y.length);
+      getBackend().reluBackward(a.storage, g!, d);
+      return [d];
+    },
+    { layoutAware: true },
+  )[0];
 }
 
 export function sigmoid(a: Tensor): Tensor {

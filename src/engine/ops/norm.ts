@@ -1,6 +1,6 @@
 /** Batch normalisation over x[N, C, ...] (statistics per channel over N and the trailing dims). */
 import { allocUninit, allocZeroed } from "../memory.js";
-import { record } from "../autograd.js";
+import { needsGrad, record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Tensor, assertTensor, shapeSize } from "../tensor.js";
@@ -81,28 +81,42 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   const inputs = [x, ...(ga ? [ga] : []), ...(be ? [be] : [])];
   const y = allocUninit(x.size);
   const backend = getBackend();
+  // blocked16 activations ([N, C, H, W] stored nChw16c) stay blocked: the kernels take the layout
+  const blocked = x.layout === "blocked16" && x.ndim === 4;
 
   if (training || rm === null || rv === null) {
     const cnt = N * S;
     if (cnt <= 1) throw new ShapeError(op, `needs more than one value per channel in training, got input ${fmtShape(x.shape)}`);
     const mean = allocZeroed(C);
     const invStd = allocZeroed(C);
-    backend.batchNormTrainForward(x.data, N, C, S, ga ? ga.data : null, be ? be.data : null, eps, y, mean, invStd);
+    const xs = blocked ? x.storage : x.data;
+    backend.batchNormTrainForward(xs, N, C, S, ga ? ga.data : null, be ? be.data : null, eps, y, mean, invStd, null, blocked);
     if (training && rm && rv) updateRunningStats(rm, rv, mean, invStd, cnt, momentum, eps);
-    return record(op, inputs, [x.like(y)], ([g]) => {
-      const dx = allocUninit(x.size);
-      const dgamma = ga && ga.requiresGrad ? allocZeroed(C) : null;
-      const dbeta = be && be.requiresGrad ? allocZeroed(C) : null;
-      getBackend().batchNormBackward(x.data, g!, N, C, S, ga ? ga.data : null, mean, invStd, dx, dgamma, dbeta);
-      const res: (Float32Array | null)[] = [x.requiresGrad ? dx : null];
-      if (ga) res.push(dgamma);
-      if (be) res.push(dbeta);
-      return res;
-    })[0];
+    const out = new Tensor(y, x.shape, false, blocked ? "blocked16" : "plain");
+    return record(
+      op,
+      inputs,
+      [out],
+      ([g]) => {
+        const dx = allocUninit(x.size);
+        const dgamma = ga && ga.requiresGrad ? allocZeroed(C) : null;
+        const dbeta = be && be.requiresGrad ? allocZeroed(C) : null;
+        getBackend().batchNormBackward(xs, g!, N, C, S, ga ? ga.data : null, mean, invStd, dx, dgamma, dbeta, null, null, null, blocked);
+        const res: (Float32Array | null)[] = [x.requiresGrad ? dx : null];
+        if (ga) res.push(dgamma);
+        if (be) res.push(dbeta);
+        return res;
+      },
+      { layoutAware: blocked },
+    )[0];
   }
 
   // eval: a per-channel affine map with precomputed scale and shift
   const { scale, shift, inv } = batchNormEvalAffine(ga, be, rm, rv, eps);
+  if (blocked && !needsGrad(inputs)) {
+    backend.channelAffine(x.storage, N, C, S, scale, shift, y, true);
+    return new Tensor(y, x.shape, false, "blocked16");
+  }
   const mu = new Float32Array(rm.data); // snapshot: the running stats may change before backward
   backend.channelAffine(x.data, N, C, S, scale, shift, y);
   return record(op, inputs, [x.like(y)], ([g]) => {

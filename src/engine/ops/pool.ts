@@ -30,13 +30,22 @@ function poolParams(op: string, x: Tensor, kernel: Size2, stride: Size2 | undefi
 /** Average pooling (padded cells count in the divisor, PyTorch's default count_include_pad=True). */
 export function avgPool2d(x: Tensor, kernel: Size2, stride?: Size2 | null, padding: Size2 = 0): Tensor {
   const p = poolParams("avgPool2d", x, kernel, stride, padding);
+  // blocked16 in, blocked16 out: every 16-channel block pools as one vector per pixel
+  p.blocked = x.layout === "blocked16";
   const y = allocUninit(p.n * p.c * p.oh * p.ow);
-  getBackend().avgPool2dForward(x.data, y, p);
-  return record("avgPool2d", [x], [new Tensor(y, [p.n, p.c, p.oh, p.ow])], ([g]) => {
-    const dx = allocUninit(x.size);
-    getBackend().avgPool2dBackward(g!, dx, p);
-    return [dx];
-  })[0];
+  getBackend().avgPool2dForward(x.storage, y, p);
+  const out = new Tensor(y, [p.n, p.c, p.oh, p.ow], false, x.layout);
+  return record(
+    "avgPool2d",
+    [x],
+    [out],
+    ([g]) => {
+      const dx = allocUninit(x.size);
+      getBackend().avgPool2dBackward(g!, dx, p);
+      return [dx];
+    },
+    { layoutAware: true },
+  )[0];
 }
 
 /** Max pooling; the gradient goes to the (first) maximal cell of each window. */
