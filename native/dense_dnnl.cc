@@ -379,7 +379,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 int64_t paddedBatch(int64_t n) { return n < 16 ? n : (n + 15) / 16 * 16; }
 
 int convLayouts(const ConvP& p, bool bias) {
-  if (conv1Eligible(p)) return 0;
+  // the first-layer kernels write (and read dy) blocked16 themselves
+  if (conv1Eligible(p)) return p.k % 16 == 0 ? 2 : 0;
   ConvP q = p;
   q.n = paddedBatch(p.n);
   FwdEntry& e = fwdEntry(q, bias);
@@ -387,13 +388,7 @@ int convLayouts(const ConvP& p, bool bias) {
 }
 
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
-  if (conv1Eligible(p)) {
-    Staged sx, sy;
-    float* yy = sy.out(y, p.yb, p.n, p.k, p.oh * p.ow);
-    conv1Forward(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), w, b, yy);
-    sy.finish(y, p.yb, p.n, p.k, p.oh * p.ow);
-    return;
-  }
+  if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);  // c == 1: x is never blocked
   ConvP q = p;
   q.n = paddedBatch(p.n);
   FwdEntry* e = &fwdEntry(q, b != nullptr);
@@ -425,11 +420,7 @@ void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx
 }
 
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
-  if (conv1Eligible(p)) {
-    Staged sx, sy;
-    conv1BackwardWeights(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), sy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), dw, db);
-    return;
-  }
+  if (conv1Eligible(p)) return conv1BackwardWeights(p, x, dy, dw, db);
   BwdWeiEntry& e = bwEntry(p, db != nullptr);
   SignalBlock guard(e.jitGemm);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.in(x, -1, p.xb)},

@@ -522,23 +522,31 @@ void convBackwardWeightsPlain(const ConvP& p, const float* x, const float* dy, f
 // The fallback kernels work on plain NCHW: blocked activations are staged through plain buffers.
 int convLayouts(const ConvP&, bool) { return 0; }
 
+// The plain kernels see params without layout flags (the first-layer kernels would otherwise write blocked16 into
+// the staging buffer themselves).
+static ConvP plainParams(const ConvP& p) {
+  ConvP q = p;
+  q.xb = q.yb = false;
+  return q;
+}
+
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   Staged sx, sy;
   float* yy = sy.out(y, p.yb, p.n, p.k, p.oh * p.ow);
-  convForwardPlain(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), w, b, yy);
+  convForwardPlain(plainParams(p), sx.in(x, p.xb, p.n, p.c, p.h * p.w), w, b, yy);
   sy.finish(y, p.yb, p.n, p.k, p.oh * p.ow);
 }
 
 void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
   Staged sdy, sdx;
   float* dxx = sdx.out(dx, p.xb, p.n, p.c, p.h * p.w);
-  convBackwardDataPlain(p, sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), w, dxx);
+  convBackwardDataPlain(plainParams(p), sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), w, dxx);
   sdx.finish(dx, p.xb, p.n, p.c, p.h * p.w);
 }
 
 void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
   Staged sx, sdy;
-  convBackwardWeightsPlain(p, sx.in(x, p.xb, p.n, p.c, p.h * p.w), sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), dw, db);
+  convBackwardWeightsPlain(plainParams(p), sx.in(x, p.xb, p.n, p.c, p.h * p.w), sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow), dw, db);
 }
 
 void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db) {
@@ -547,10 +555,10 @@ void convBackward(const ConvP& p, const float* x, const float* dy, const float* 
   const float* dyp = sdy.in(dy, p.yb, p.n, p.k, p.oh * p.ow);
   if (dx) {
     float* dxx = sdx.out(dx, p.xb, p.n, p.c, p.h * p.w);
-    convBackwardDataPlain(p, dyp, w, dxx);
+    convBackwardDataPlain(plainParams(p), dyp, w, dxx);
     sdx.finish(dx, p.xb, p.n, p.c, p.h * p.w);
   }
-  if (dw) convBackwardWeightsPlain(p, xp, dyp, dw, db);
+  if (dw) convBackwardWeightsPlain(plainParams(p), xp, dyp, dw, db);
 }
 
 }  // namespace spikecut

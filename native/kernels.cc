@@ -956,6 +956,14 @@ void conv1Forward(const ConvP& p, const float* x, const float* w, const float* b
       padPlane(p, g, x + n * p.h * p.w, xpad.data());
       for (int64_t k = 0; k < p.k; k++) {
         conv1FwdTaps(g, xpad.data(), w + k * g.taps, b ? b[k] : 0.f, yv.data());
+        if (p.yb) {
+          // blocked16 output: channel k is lane k % 16 of block k / 16; the image's block stays in cache while
+          // its 16 channels fill it
+          float* yp = y + ((n * (p.k / 16) + k / 16) * p.oh * p.ow) * 16 + k % 16;
+          for (int64_t oy = 0; oy < p.oh; oy++)
+            for (int64_t ox = 0; ox < p.ow; ox++) yp[(oy * p.ow + ox) * 16] = yv[oy * g.wp + ox];
+          continue;
+        }
         float* yp = y + (n * p.k + k) * p.oh * p.ow;
         for (int64_t oy = 0; oy < p.oh; oy++) std::copy(yv.data() + oy * g.wp, yv.data() + oy * g.wp + p.ow, yp + oy * p.ow);
       }
@@ -977,15 +985,17 @@ void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float
     for (int64_t n = 0; n < p.n && k0 < k1; n++) {
       padPlane(p, g, x + n * p.h * p.w, xpad.data());
       for (int64_t k = k0; k < k1; k++) {
-        const float* gp = dy + (n * p.k + k) * p.oh * p.ow;
+        // dy plane k (blocked16: every 16th float of the channel block, k % 16 its lane)
+        const int64_t stride = p.yb ? 16 : 1;
+        const float* gp = p.yb ? dy + ((n * (p.k / 16) + k / 16) * p.oh * p.ow) * 16 + k % 16 : dy + (n * p.k + k) * p.oh * p.ow;
         float sb = 0.f;
         for (int64_t oy = 0; oy < p.oh; oy++) {
-          const float* gr = gp + oy * p.ow;
+          const float* gr = gp + oy * p.ow * stride;
           float* dst = gv.data() + oy * g.wp;  // columns ow..wp-1 stay 0
 #pragma omp simd reduction(+ : sb)
           for (int64_t ox = 0; ox < p.ow; ox++) {
-            dst[ox] = gr[ox];
-            sb += gr[ox];
+            dst[ox] = gr[ox * stride];
+            sb += gr[ox * stride];
           }
         }
         conv1DotTaps(g, xpad.data(), gv.data(), part);

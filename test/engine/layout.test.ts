@@ -115,10 +115,18 @@ describe("blocked16 tensors", () => {
 
   it("finite differences through toLayout and conv2d on blocked activations", () => {
     const rng = new Rng(5);
-    const w = new Tensor(Float32Array.from({ length: 16 * 16 * 9 }, () => rng.normal() * 0.2), [16, 16, 3, 3], true);
-    gradcheck((x, ww) => conv2d(conv2d(x!.toLayout("blocked16"), ww!, null, { padding: 1 }), ww!, null, { padding: 1 }), [randn([1, 16, 4, 4], 12, true), w], {
-      maxElems: 24,
-    });
+    const w = new Tensor(
+      Float32Array.from({ length: 16 * 16 * 9 }, () => rng.normal() * 0.2),
+      [16, 16, 3, 3],
+      true,
+    );
+    gradcheck(
+      (x, ww) => conv2d(conv2d(x!.toLayout("blocked16"), ww!, null, { padding: 1 }), ww!, null, { padding: 1 }),
+      [randn([1, 16, 4, 4], 12, true), w],
+      {
+        maxElems: 24,
+      },
+    );
   });
 
   it("an op that is not layout-aware cannot emit a blocked output", async () => {

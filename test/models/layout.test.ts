@@ -2,7 +2,16 @@
 // networks with every activation NCHW (SPIKECUT_LAYOUT=plain): outputs, every parameter gradient, spike counts and
 // SOPs (the monitors' per-neuron fan-outs follow the layout), anytime inference with samples leaving the batch.
 import { afterEach, describe, expect, it } from "vitest";
-import { Tensor, Rng, noGrad, tidy, blockedActivations, setBlockedActivations, tryNativeBackend, withBackend } from "../../src/engine/index.js";
+import {
+  Tensor,
+  Rng,
+  noGrad,
+  tidy,
+  blockedActivations,
+  setBlockedActivations,
+  tryNativeBackend,
+  withBackend,
+} from "../../src/engine/index.js";
 import { buildModel } from "../../src/models/build.js";
 import { convertToSNN } from "../../src/snn/convert.js";
 import { taskLoss } from "../../src/train/losses.js";
@@ -24,7 +33,11 @@ function gradsOf(m: SpikingModel): Float32Array[] {
   return m.parameters().map((p) => new Float32Array(p.grad ? p.grad.data : new Float32Array(p.size)));
 }
 
-function trainStep(build: () => SpikingModel, blocked: boolean, lossType: "mean" | "tet"): { loss: number; grads: Float32Array[]; sawBlocked: boolean } {
+function trainStep(
+  build: () => SpikingModel,
+  blocked: boolean,
+  lossType: "mean" | "tet",
+): { loss: number; grads: Float32Array[]; sawBlocked: boolean } {
   setBlockedActivations(blocked);
   const m = build();
   m.train();
@@ -82,7 +95,10 @@ describe("blocked16 activations through whole networks", () => {
             // samples 1 and 4 stop here: their state and their input rows leave the batch
             const keep = Int32Array.from([0, 2, 3, 5]);
             snn.selectSamples(keep);
-            xt = new Tensor(new Float32Array(Array.from(keep).flatMap((r) => Array.from(x.data.subarray(r * 784, (r + 1) * 784)))), [4, 1, 28, 28]);
+            xt = new Tensor(
+              new Float32Array(Array.from(keep).flatMap((r) => Array.from(x.data.subarray(r * 784, (r + 1) * 784)))),
+              [4, 1, 28, 28],
+            );
           }
         }
       });

@@ -22,7 +22,7 @@ describe("QCFS conversion of a trained network", () => {
   it("the converted SNN at T = 64 reproduces the ANN's test accuracy within 0.5 points", async () => {
     const config = resolveConfig(
       {
-        dataset: { name: "fashion-mnist", bundled: true, subset: { train: 2000, test: 400 } },
+        dataset: { name: "fashion-mnist", bundled: true, subset: { train: 2000, test: 1000 } },
         model: { preset: "vgg-small", route: "ann" },
         epochs: 2, batchSize: 64, L: 4, lambdaInit: 2, seed: 7, outDir: mkdtempSync(join(tmpdir(), "spikecut-conv-")),
         schedule: { type: "cosine", per: "step" },
@@ -32,7 +32,7 @@ describe("QCFS conversion of a trained network", () => {
     const result = await train(config, { progress: false });
     const ann = result.model as SpikingModel;
     const data = await loadConfigData({ ...config, augmentation: { cropPad: 0, flip: false, cutout: 0 } });
-    // ANN accuracy on the same 400 test images
+    // ANN accuracy on the same 1000 test images (the whole bundled test split)
     ann.eval();
     let correct = 0;
     noGrad(() => {
