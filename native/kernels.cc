@@ -950,22 +950,19 @@ void conv1Forward(const ConvP& p, const float* x, const float* w, const float* b
   const Pad1 g(p);
 #pragma omp parallel if (p.n * p.k * p.oh * p.ow > kSerialBelow)
   {
+    const int64_t S = p.oh * p.ow;
     std::vector<float> xpad(g.xpadSize()), yv(g.len);
+    // blocked16 output: the 16 planes of a channel block are made in this cache-resident buffer, then transposed
+    // into the block (scattered single-float stores cost 4x the whole convolution)
+    std::vector<float> group(p.yb ? size_t(16 * S) : 0);
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < p.n; n++) {
       padPlane(p, g, x + n * p.h * p.w, xpad.data());
       for (int64_t k = 0; k < p.k; k++) {
         conv1FwdTaps(g, xpad.data(), w + k * g.taps, b ? b[k] : 0.f, yv.data());
-        if (p.yb) {
-          // blocked16 output: channel k is lane k % 16 of block k / 16; the image's block stays in cache while
-          // its 16 channels fill it
-          float* yp = y + ((n * (p.k / 16) + k / 16) * p.oh * p.ow) * 16 + k % 16;
-          for (int64_t oy = 0; oy < p.oh; oy++)
-            for (int64_t ox = 0; ox < p.ow; ox++) yp[(oy * p.ow + ox) * 16] = yv[oy * g.wp + ox];
-          continue;
-        }
-        float* yp = y + (n * p.k + k) * p.oh * p.ow;
+        float* yp = p.yb ? group.data() + (k % 16) * S : y + (n * p.k + k) * S;
         for (int64_t oy = 0; oy < p.oh; oy++) std::copy(yv.data() + oy * g.wp, yv.data() + oy * g.wp + p.ow, yp + oy * p.ow);
+        if (p.yb && k % 16 == 15) block16Tile(group.data(), S, S, y + (n * (p.k / 16) + k / 16) * S * 16);
       }
     }
   }
@@ -979,23 +976,25 @@ void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float
   {
     const int64_t T = omp_get_num_threads(), id = omp_get_thread_num();
     const int64_t k0 = p.k * id / T, k1 = p.k * (id + 1) / T;
+    const int64_t S = p.oh * p.ow;
     std::vector<float> xpad(g.xpadSize()), gv(g.len, 0.f);
     std::vector<double> acc((k1 - k0) * g.taps, 0.0), accB(k1 - k0, 0.0);
+    // blocked16 dy: each channel block this thread touches is transposed back into 16 plain planes first
+    std::vector<float> group(p.yb ? size_t(16 * S) : 0);
     float part[64];
     for (int64_t n = 0; n < p.n && k0 < k1; n++) {
       padPlane(p, g, x + n * p.h * p.w, xpad.data());
       for (int64_t k = k0; k < k1; k++) {
-        // dy plane k (blocked16: every 16th float of the channel block, k % 16 its lane)
-        const int64_t stride = p.yb ? 16 : 1;
-        const float* gp = p.yb ? dy + ((n * (p.k / 16) + k / 16) * p.oh * p.ow) * 16 + k % 16 : dy + (n * p.k + k) * p.oh * p.ow;
+        if (p.yb && (k == k0 || k % 16 == 0)) unblock16Tile(dy + (n * (p.k / 16) + k / 16) * S * 16, S, group.data(), S);
+        const float* gp = p.yb ? group.data() + (k % 16) * S : dy + (n * p.k + k) * S;
         float sb = 0.f;
         for (int64_t oy = 0; oy < p.oh; oy++) {
-          const float* gr = gp + oy * p.ow * stride;
+          const float* gr = gp + oy * p.ow;
           float* dst = gv.data() + oy * g.wp;  // columns ow..wp-1 stay 0
 #pragma omp simd reduction(+ : sb)
           for (int64_t ox = 0; ox < p.ow; ox++) {
-            dst[ox] = gr[ox * stride];
-            sb += gr[ox * stride];
+            dst[ox] = gr[ox];
+            sb += gr[ox];
           }
         }
         conv1DotTaps(g, xpad.data(), gv.data(), part);

@@ -1,5 +1,5 @@
 /** Engine cases from issue 3: conv, matmul, linear, batch norm (through the ops) and the fused LIF kernel. */
-import { Tensor, batchNorm, conv2d, getBackend, linear, matmul, noGrad, tidy } from "../../src/engine/index.js";
+import { Tensor, batchNorm, blockedActivations, conv2d, getBackend, linear, matmul, noGrad, setBlockedActivations, tidy } from "../../src/engine/index.js";
 import { Rng } from "../../src/engine/random.js";
 import type { Conv2dParams, NeuronParams } from "../../src/engine/backend.js";
 import type { BenchCase, Prepared } from "./types.js";
@@ -11,7 +11,8 @@ const randn = (shape: number[], requiresGrad = false): Tensor => Tensor.randn(sh
  * A conv layer as a network runs it. With `layout: "blocked16"` (the default cases) the input and the incoming
  * gradient are stored the way spikecut's previous and next layers hand them over on the oneDNN path (nChw16c, made
  * once outside the timed loop), and the layer's output and dx stay in that layout; the `_nchw` cases give and take
- * plain NCHW tensors, so every call reorders in and out. A one-channel input (first layer) is plain either way.
+ * plain NCHW tensors (blocked activations switched off while they run), so every call reorders in and out. A
+ * one-channel input (first layer) is plain either way; its output is blocked16 in the default cases.
  */
 function convCase(n: number, c: number, hw: number, k: number, backward: boolean, layout: "blocked16" | "nchw" = "blocked16"): BenchCase {
   const flopsFwd = 2 * n * k * hw * hw * c * 9;
@@ -29,20 +30,31 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
       const x = new Tensor(blockIn ? x0.toLayout("blocked16").storage : x0.storage, x0.shape, backward && needDx, blockIn ? "blocked16" : "plain");
       const w = randn([k, c, 3, 3], backward).requiresGrad_(backward);
       const extra = { layout: blockIn ? "blocked16" : "nchw" };
+      const inMode = <T>(fn: () => T): T => {
+        const prev = blockedActivations();
+        if (layout === "nchw") setBlockedActivations(false);
+        try {
+          return fn();
+        } finally {
+          setBlockedActivations(prev);
+        }
+      };
       // every op case runs in a tidy scope, as training and inference do: outputs reuse pooled buffers
-      if (!backward) return { level: "op", extra, run: () => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 }))) };
-      const probe = noGrad(() => conv2d(x, w, null, { padding: 1 }));
+      if (!backward) return { level: "op", extra, run: () => inMode(() => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 })))) };
+      const probe = inMode(() => noGrad(() => conv2d(x, w, null, { padding: 1 })));
       const g = randn([n, k, hw, hw]).toLayout(probe.layout);
       return {
         level: "op",
-        extra,
+        extra: { ...extra, output_layout: probe.layout },
         run: () =>
-          tidy(() => {
-            // what an optimiser's zeroGrad does: the gradients' memory goes back to the pool for the next step
-            x.releaseGrad();
-            w.releaseGrad();
-            conv2d(x, w, null, { padding: 1 }).backward(g);
-          }),
+          inMode(() =>
+            tidy(() => {
+              // what an optimiser's zeroGrad does: the gradients' memory goes back to the pool for the next step
+              x.releaseGrad();
+              w.releaseGrad();
+              conv2d(x, w, null, { padding: 1 }).backward(g);
+            }),
+          ),
       };
     },
   };
@@ -146,6 +158,8 @@ export const cases: BenchCase[] = [
   convCase(64, 32, 14, 32, true, "nchw"),
   convCase(64, 1, 28, 32, false),
   convCase(64, 1, 28, 32, true),
+  convCase(64, 1, 28, 32, false, "nchw"),
+  convCase(64, 1, 28, 32, true, "nchw"),
   matmulCase,
   linearCase(128, 3136, 256, false),
   linearCase(128, 3136, 256, true),

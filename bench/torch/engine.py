@@ -113,6 +113,8 @@ CASES = {
     "conv2d_64x32x14x14_k3_fwd_bwd_nchw": lambda: conv_case(64, 32, 14, 32, True),
     "conv2d_64x1x28x28_k3_fwd": lambda: best_layout(lambda f: conv_case(64, 1, 28, 32, False, f)),
     "conv2d_64x1x28x28_k3_fwd_bwd": lambda: best_layout(lambda f: conv_case(64, 1, 28, 32, True, f)),
+    "conv2d_64x1x28x28_k3_fwd_nchw": lambda: conv_case(64, 1, 28, 32, False),
+    "conv2d_64x1x28x28_k3_fwd_bwd_nchw": lambda: conv_case(64, 1, 28, 32, True),
     "matmul_512": matmul_case,
     "linear_128x3136x256_fwd": lambda: linear_case(128, 3136, 256, False),
     "linear_128x3136x256_fwd_bwd": lambda: linear_case(128, 3136, 256, True),
