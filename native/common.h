@@ -33,9 +33,6 @@ struct Staged {
 // Several reorders in one parallel region (one wake-up of the workers); at most 4 jobs.
 void reorder16(std::initializer_list<Reorder16Job> jobs);
 void reorder16(const float* in, float* out, int64_t N, int64_t C, int64_t S, bool toBlocked);
-// One group of 16 channel planes (planeStride floats apart) <-> one [S, 16] block, serial.
-void block16Tile(const float* planes, int64_t planeStride, int64_t S, float* block);
-void unblock16Tile(const float* block, int64_t S, float* planes, int64_t planeStride);
 
 struct PoolP {
   int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;

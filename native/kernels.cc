@@ -1,6 +1,7 @@
 // Own fused loops for the memory-bound kernels: pooling, batch norm, neuron dynamics, element-wise, optimisers.
 // Each kernel is split into a range function compiled for AVX-512 / AVX2 / baseline (target_clones picks one at
 // load time via ifunc) and an OpenMP loop over ranges in the single libgomp pool that oneDNN also uses.
+#include <immintrin.h>
 #include <omp.h>
 #include <algorithm>
 #include <cmath>
@@ -909,6 +910,86 @@ SC_CLONES void conv1FwdTaps(const Pad1& g, const float* __restrict xpad, const f
     for (int64_t i = 0; i < len; i++) yv[i] += wv * xs[i];
   }
 }
+// The same convolution for 16 output channels at once, written straight into a blocked16 [S, 16] block: per
+// output pixel, each tap's input value is broadcast against a vector of the 16 channels' weights (wb[t*16 + l]),
+// in the same tap order as conv1FwdTaps; four pixels at a time keep four independent FMA chains in flight.
+__attribute__((target("avx512f"))) void conv1FwdBlock16Avx512(const Pad1& g, int64_t oh, int64_t ow, const float* xpad,
+                                                              const float* wb, const float* bias16, float* yb) {
+  const __m512 bias = _mm512_loadu_ps(bias16);
+  for (int64_t oy = 0; oy < oh; oy++) {
+    const float* row = xpad + oy * g.wp;
+    float* out = yb + oy * ow * 16;
+    int64_t ox = 0;
+    for (; ox + 4 <= ow; ox += 4) {
+      __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+      for (int64_t t = 0; t < g.taps; t++) {
+        const __m512 wv = _mm512_loadu_ps(wb + t * 16);
+        const float* xs = row + ox + g.off[t];
+        a0 = _mm512_fmadd_ps(wv, _mm512_set1_ps(xs[0]), a0);
+        a1 = _mm512_fmadd_ps(wv, _mm512_set1_ps(xs[1]), a1);
+        a2 = _mm512_fmadd_ps(wv, _mm512_set1_ps(xs[2]), a2);
+        a3 = _mm512_fmadd_ps(wv, _mm512_set1_ps(xs[3]), a3);
+      }
+      _mm512_storeu_ps(out + ox * 16, a0);
+      _mm512_storeu_ps(out + ox * 16 + 16, a1);
+      _mm512_storeu_ps(out + ox * 16 + 32, a2);
+      _mm512_storeu_ps(out + ox * 16 + 48, a3);
+    }
+    for (; ox < ow; ox++) {
+      __m512 a0 = bias;
+      for (int64_t t = 0; t < g.taps; t++) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wb + t * 16), _mm512_set1_ps(row[ox + g.off[t]]), a0);
+      _mm512_storeu_ps(out + ox * 16, a0);
+    }
+  }
+}
+// Weight gradient of one image for 16 output channels from a blocked16 dy block: per output pixel, the 16
+// channels' dy vector times each tap's broadcast input, summed over the image (part[t*16 + l]); partB[l] gets Σ dy.
+template <int TAPS>
+__attribute__((target("avx512f"))) void conv1DwBlock16Avx512(const Pad1& g, int64_t oh, int64_t ow, const float* xpad,
+                                                             const float* dyb, float* part, float* partB) {
+  const int64_t taps = TAPS > 0 ? TAPS : g.taps;
+  __m512 acc[TAPS > 0 ? TAPS : 64];
+  for (int64_t t = 0; t < taps; t++) acc[t] = _mm512_setzero_ps();
+  __m512 accB = _mm512_setzero_ps();
+  for (int64_t oy = 0; oy < oh; oy++) {
+    const float* row = xpad + oy * g.wp;
+    const float* gr = dyb + oy * ow * 16;
+    for (int64_t ox = 0; ox < ow; ox++) {
+      const __m512 gv = _mm512_loadu_ps(gr + ox * 16);
+      accB = _mm512_add_ps(accB, gv);
+      for (int64_t t = 0; t < taps; t++) acc[t] = _mm512_fmadd_ps(gv, _mm512_set1_ps(row[ox + g.off[t]]), acc[t]);
+    }
+  }
+  for (int64_t t = 0; t < taps; t++) _mm512_storeu_ps(part + t * 16, acc[t]);
+  _mm512_storeu_ps(partB, accB);
+}
+void conv1DwBlock16(const Pad1& g, int64_t oh, int64_t ow, const float* xpad, const float* dyb, float* part, float* partB) {
+  if (haveAvx512()) {
+    if (g.taps == 9) return conv1DwBlock16Avx512<9>(g, oh, ow, xpad, dyb, part, partB);
+    return conv1DwBlock16Avx512<0>(g, oh, ow, xpad, dyb, part, partB);
+  }
+  std::fill(part, part + g.taps * 16, 0.f);
+  std::fill(partB, partB + 16, 0.f);
+  for (int64_t oy = 0; oy < oh; oy++)
+    for (int64_t ox = 0; ox < ow; ox++) {
+      const float* gv = dyb + (oy * ow + ox) * 16;
+      for (int l = 0; l < 16; l++) partB[l] += gv[l];
+      for (int64_t t = 0; t < g.taps; t++)
+        for (int l = 0; l < 16; l++) part[t * 16 + l] = std::fma(gv[l], xpad[oy * g.wp + ox + g.off[t]], part[t * 16 + l]);
+    }
+}
+void conv1FwdBlock16(const Pad1& g, int64_t oh, int64_t ow, const float* xpad, const float* wb, const float* bias16,
+                     float* yb) {
+  if (haveAvx512()) return conv1FwdBlock16Avx512(g, oh, ow, xpad, wb, bias16, yb);
+  for (int64_t oy = 0; oy < oh; oy++)
+    for (int64_t ox = 0; ox < ow; ox++) {
+      const float* xs = xpad + oy * g.wp + ox;
+      float* o = yb + (oy * ow + ox) * 16;
+      for (int l = 0; l < 16; l++) o[l] = bias16[l];
+      for (int64_t t = 0; t < g.taps; t++)
+        for (int l = 0; l < 16; l++) o[l] = std::fma(wb[t * 16 + l], xs[g.off[t]], o[l]);
+    }
+}
 SC_CLONES void conv1DotTaps(const Pad1& g, const float* __restrict xpad, const float* __restrict gv, float* part) {
   if (g.taps == 9) {  // 3x3: one pass, nine vector accumulators
     const float *x0 = xpad + g.off[0], *x1 = xpad + g.off[1], *x2 = xpad + g.off[2], *x3 = xpad + g.off[3],
@@ -952,23 +1033,59 @@ void conv1Forward(const ConvP& p, const float* x, const float* w, const float* b
   {
     const int64_t S = p.oh * p.ow;
     std::vector<float> xpad(g.xpadSize()), yv(g.len);
-    // blocked16 output: the 16 planes of a channel block are made in this cache-resident buffer, then transposed
-    // into the block (scattered single-float stores cost 4x the whole convolution)
-    std::vector<float> group(p.yb ? size_t(16 * S) : 0);
+    // blocked16 output: weights and biases regrouped per block of 16 output channels, [tap][lane]
+    const int64_t KB = p.yb ? p.k / 16 : 0;
+    std::vector<float> wb(size_t(KB * g.taps * 16)), bb(size_t(KB * 16), 0.f);
+    for (int64_t k = 0; k < KB * 16; k++) {
+      for (int64_t t = 0; t < g.taps; t++) wb[((k / 16) * g.taps + t) * 16 + k % 16] = w[k * g.taps + t];
+      if (b) bb[k] = b[k];
+    }
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < p.n; n++) {
       padPlane(p, g, x + n * p.h * p.w, xpad.data());
+      if (p.yb) {
+        for (int64_t cb = 0; cb < KB; cb++)
+          conv1FwdBlock16(g, p.oh, p.ow, xpad.data(), wb.data() + cb * g.taps * 16, bb.data() + cb * 16, y + (n * KB + cb) * S * 16);
+        continue;
+      }
       for (int64_t k = 0; k < p.k; k++) {
         conv1FwdTaps(g, xpad.data(), w + k * g.taps, b ? b[k] : 0.f, yv.data());
-        float* yp = p.yb ? group.data() + (k % 16) * S : y + (n * p.k + k) * S;
+        float* yp = y + (n * p.k + k) * S;
         for (int64_t oy = 0; oy < p.oh; oy++) std::copy(yv.data() + oy * g.wp, yv.data() + oy * g.wp + p.ow, yp + oy * p.ow);
-        if (p.yb && k % 16 == 15) block16Tile(group.data(), S, S, y + (n * (p.k / 16) + k / 16) * S * 16);
       }
     }
   }
 }
 void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db) {
   const Pad1 g(p);
+  if (p.yb) {
+    // blocked16 dy: each thread owns whole blocks of 16 output channels and walks the batch in order (the sums do
+    // not depend on the thread count)
+    const int64_t KB = p.k / 16, S = p.oh * p.ow;
+    const int nt = (p.n * p.k * S > kSerialBelow) ? int(std::min<int64_t>(omp_get_max_threads(), KB)) : 1;
+#pragma omp parallel num_threads(nt)
+    {
+      const int64_t T = omp_get_num_threads(), id = omp_get_thread_num();
+      const int64_t b0 = KB * id / T, b1 = KB * (id + 1) / T;
+      std::vector<float> xpad(g.xpadSize()), part(size_t(g.taps * 16)), partB(16);
+      std::vector<double> acc(size_t((b1 - b0) * g.taps * 16), 0.0), accB(size_t((b1 - b0) * 16), 0.0);
+      for (int64_t n = 0; n < p.n && b0 < b1; n++) {
+        padPlane(p, g, x + n * p.h * p.w, xpad.data());
+        for (int64_t cb = b0; cb < b1; cb++) {
+          conv1DwBlock16(g, p.oh, p.ow, xpad.data(), dy + (n * KB + cb) * S * 16, part.data(), partB.data());
+          for (int64_t i = 0; i < g.taps * 16; i++) acc[(cb - b0) * g.taps * 16 + i] += part[i];
+          for (int l = 0; l < 16; l++) accB[(cb - b0) * 16 + l] += partB[l];
+        }
+      }
+      for (int64_t cb = b0; cb < b1; cb++)
+        for (int l = 0; l < 16; l++) {
+          const int64_t k = cb * 16 + l;
+          for (int64_t t = 0; t < g.taps; t++) dw[k * g.taps + t] = float(acc[((cb - b0) * g.taps + t) * 16 + l]);
+          if (db) db[k] = float(accB[(cb - b0) * 16 + l]);
+        }
+    }
+    return;
+  }
   // Each thread owns a range of output channels and walks the batch: the padded input plane is built once per
   // image and thread; dy is read exactly once in total.
   const int nt = (p.n * p.k * p.oh * p.ow > kSerialBelow) ? omp_get_max_threads() : 1;
@@ -979,14 +1096,11 @@ void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float
     const int64_t S = p.oh * p.ow;
     std::vector<float> xpad(g.xpadSize()), gv(g.len, 0.f);
     std::vector<double> acc((k1 - k0) * g.taps, 0.0), accB(k1 - k0, 0.0);
-    // blocked16 dy: each channel block this thread touches is transposed back into 16 plain planes first
-    std::vector<float> group(p.yb ? size_t(16 * S) : 0);
     float part[64];
     for (int64_t n = 0; n < p.n && k0 < k1; n++) {
       padPlane(p, g, x + n * p.h * p.w, xpad.data());
       for (int64_t k = k0; k < k1; k++) {
-        if (p.yb && (k == k0 || k % 16 == 0)) unblock16Tile(dy + (n * (p.k / 16) + k / 16) * S * 16, S, group.data(), S);
-        const float* gp = p.yb ? group.data() + (k % 16) * S : dy + (n * p.k + k) * S;
+        const float* gp = dy + (n * p.k + k) * S;
         float sb = 0.f;
         for (int64_t oy = 0; oy < p.oh; oy++) {
           const float* gr = gp + oy * p.ow;

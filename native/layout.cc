@@ -119,23 +119,6 @@ void reorder16(const float* in, float* out, int64_t N, int64_t C, int64_t S, boo
 }
 
 
-// One [16 channels, S] group of plain planes <-> one [S, 16] blocked16 block, serial (callers are inside their own
-// parallel loops): planes are `planeStride` floats apart.
-void block16Tile(const float* planes, int64_t planeStride, int64_t S, float* block) {
-  int64_t s0 = 0;
-  if (haveAvx512())
-    for (; s0 + 16 <= S; s0 += 16) transpose16(planes + s0, planeStride, block + s0 * 16, 16, false);
-  for (int64_t s = s0; s < S; s++)
-    for (int64_t l = 0; l < 16; l++) block[s * 16 + l] = planes[l * planeStride + s];
-}
-void unblock16Tile(const float* block, int64_t S, float* planes, int64_t planeStride) {
-  int64_t s0 = 0;
-  if (haveAvx512())
-    for (; s0 + 16 <= S; s0 += 16) transpose16(block + s0 * 16, 16, planes + s0, planeStride, false);
-  for (int64_t s = s0; s < S; s++)
-    for (int64_t l = 0; l < 16; l++) planes[l * planeStride + s] = block[s * 16 + l];
-}
-
 const float* Staged::in(const float* p, bool blocked, int64_t n, int64_t c, int64_t s) {
   if (!blocked) return p;
   buf.resize(size_t(n * c * s));
