@@ -1,22 +1,31 @@
 // Renders the JSON lines of `npm run bench` as the README's Markdown table.
-// usage: npm run bench > bench.jsonl; node scripts/bench-table.mjs bench.jsonl
+// usage: npm run bench > bench.jsonl; node scripts/bench-table.mjs bench.jsonl [more runs.jsonl ...]
+// (further files add one "ratio, run k" column each, so the table shows how far ratios move between runs)
 import { readFileSync } from "node:fs";
 
-const lines = readFileSync(process.argv[2], "utf8").split("\n").filter((l) => l.startsWith("{"));
-const objs = lines.map((l) => JSON.parse(l));
+const read = (f) => readFileSync(f, "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+const objs = read(process.argv[2]);
+const others = process.argv.slice(3).map((f) => new Map(read(f).filter((o) => "case" in o).map((o) => [o.case, o])));
 const head = objs.find((o) => !("case" in o) && !("peak_rss_mb" in o));
 const rss = objs.find((o) => "peak_rss_mb" in o);
 const fmt = (v, d = 2) => (v === null || v === undefined ? "–" : typeof v === "number" ? v.toFixed(d) : String(v));
 if (head) console.log("```\n" + JSON.stringify(head) + "\n```\n");
-console.log("| case | ours ms | PyTorch ms | ratio | GFLOP/s | % of peak | GB/s | % of bandwidth | notes |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+const extra = others.map((_, i) => ` ratio, run ${i + 2} |`).join("");
+console.log(`| case | ours ms | PyTorch ms | ratio |${extra} GFLOP/s | % of peak | GB/s | % of bandwidth | notes |`);
+console.log(`|---|---|---|---|${others.map(() => "---|").join("")}---|---|---|---|---|`);
 for (const o of objs.filter((x) => "case" in x)) {
   const notes = [];
   if (o.level === "kernel") notes.push("kernel level");
+  if (o.layout !== undefined) {
+    const name = (l) => (l === "blocked16" ? "blocked16" : "NCHW");
+    const ours = `x ${name(o.layout)}, y ${name(o.output_layout ?? o.layout)}`;
+    notes.push(`ours ${ours}; PyTorch ${o.torch_layout ?? "NCHW"}${o.torch_ms_by_layout ? ` (NCHW ${fmt(o.torch_ms_by_layout.nchw)}, channels_last ${fmt(o.torch_ms_by_layout.channels_last)} ms)` : ""}`);
+  }
   if (o.wall_clock_speedup !== undefined) notes.push(`anytime ${fmt(o.anytime_ms_setup, 0)} ms vs all-T ${fmt(o.all_T_ms, 0)} ms: ${fmt(o.wall_clock_speedup)}× wall-clock, T/mean t ${fmt(o.timestep_speedup)}×, acc ${fmt(100 * o.accuracy_cutoff, 1)} % vs ${fmt(100 * o.accuracy_all_T, 1)} %`);
   if (o.images !== undefined) notes.push(`${Math.round(o.images / (o.ours_ms / 1000))} images/s`);
   if (o.events !== undefined) notes.push(`${(o.events / (o.ours_ms / 1000) / 1e6).toFixed(1)} M events/s`);
   if (o.target_ms !== undefined) notes.push(`target < ${o.target_ms} ms`);
-  console.log(`| ${o.case} | ${fmt(o.ours_ms)} | ${fmt(o.torch_ms)} | ${fmt(o.ratio)} | ${fmt(o.gflops, 1)} | ${fmt(o.peak_pct, 1)} | ${fmt(o.gbps, 1)} | ${fmt(o.bandwidth_pct, 1)} | ${notes.join("; ")} |`);
+  const more = others.map((m) => ` ${fmt(m.get(o.case)?.ratio)} |`).join("");
+  console.log(`| ${o.case} | ${fmt(o.ours_ms)} | ${fmt(o.torch_ms)} | ${fmt(o.ratio)} |${more} ${fmt(o.gflops, 1)} | ${fmt(o.peak_pct, 1)} | ${fmt(o.gbps, 1)} | ${fmt(o.bandwidth_pct, 1)} | ${notes.join("; ")} |`);
 }
 if (rss) console.log(`\nPeak RSS of the bench process: ${rss.peak_rss_mb} MB.`);

@@ -29,7 +29,7 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
       const x0 = randn([n, c, hw, hw]);
       const x = new Tensor(blockIn ? x0.toLayout("blocked16").storage : x0.storage, x0.shape, backward && needDx, blockIn ? "blocked16" : "plain");
       const w = randn([k, c, 3, 3], backward).requiresGrad_(backward);
-      const extra = { layout: blockIn ? "blocked16" : "nchw" };
+      const extra: Record<string, unknown> = { layout: blockIn ? "blocked16" : "nchw" };
       const inMode = <T>(fn: () => T): T => {
         const prev = blockedActivations();
         if (layout === "nchw") setBlockedActivations(false);
@@ -39,13 +39,14 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
           setBlockedActivations(prev);
         }
       };
+      const probe = inMode(() => noGrad(() => conv2d(x, w, null, { padding: 1 })));
+      Object.assign(extra, { output_layout: probe.layout === "blocked16" ? "blocked16" : "nchw" });
       // every op case runs in a tidy scope, as training and inference do: outputs reuse pooled buffers
       if (!backward) return { level: "op", extra, run: () => inMode(() => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 })))) };
-      const probe = inMode(() => noGrad(() => conv2d(x, w, null, { padding: 1 })));
       const g = randn([n, k, hw, hw]).toLayout(probe.layout);
       return {
         level: "op",
-        extra: { ...extra, output_layout: probe.layout },
+        extra,
         run: () =>
           inMode(() =>
             tidy(() => {
