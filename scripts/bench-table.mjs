@@ -10,7 +10,8 @@ const head = objs.find((o) => !("case" in o) && !("peak_rss_mb" in o));
 const rss = objs.find((o) => "peak_rss_mb" in o);
 const fmt = (v, d = 2) => (v === null || v === undefined ? "–" : typeof v === "number" ? v.toFixed(d) : String(v));
 if (head) console.log("```\n" + JSON.stringify(head) + "\n```\n");
-const extra = others.map((_, i) => ` ratio, run ${i + 2} |`).join("");
+const label = (f, i) => f.match(/run\d+/)?.[0] ?? `file ${i + 2}`;
+const extra = process.argv.slice(3).map((f, i) => ` ratio, ${label(f, i)} |`).join("");
 console.log(`| case | ours ms | PyTorch ms | ratio |${extra} GFLOP/s | % of peak | GB/s | % of bandwidth | notes |`);
 console.log(`|---|---|---|---|${others.map(() => "---|").join("")}---|---|---|---|---|`);
 for (const o of objs.filter((x) => "case" in x)) {
