@@ -14,7 +14,8 @@ import {
 } from "../../src/engine/index.js";
 import { buildModel } from "../../src/models/build.js";
 import { convertToSNN } from "../../src/snn/convert.js";
-import { taskLoss } from "../../src/train/losses.js";
+import { taskLoss, withRegulariser } from "../../src/train/losses.js";
+import { rcsLoss } from "../../src/snn/rcs.js";
 import type { SpikingModel } from "../../src/models/spiking-model.js";
 import { expectClose } from "../helpers/gradcheck.js";
 
@@ -37,6 +38,7 @@ function trainStep(
   build: () => SpikingModel,
   blocked: boolean,
   lossType: "mean" | "tet",
+  rcsAlpha = 0,
 ): { loss: number; grads: Float32Array[]; sawBlocked: boolean } {
   setBlockedActivations(blocked);
   const m = build();
@@ -45,9 +47,13 @@ function trainStep(
   const labels = Int32Array.from({ length: 8 }, (_, i) => i % 10);
   let sawBlocked = false;
   const loss = tidy(() => {
+    m.rcs.clear();
+    m.rcs.enabled = rcsAlpha > 0;
     const out = m.call(x);
-    const l = taskLoss(out, labels, { type: lossType });
+    const task = taskLoss(out, labels, { type: lossType });
+    const l = withRegulariser(task, rcsAlpha > 0 ? rcsLoss(m.rcs, out, labels) : null, rcsAlpha);
     l.backward();
+    m.rcs.clear();
     return l.item();
   });
   // a conv output inside the network: blocked on the oneDNN path when the mode is on
@@ -67,6 +73,18 @@ describe("blocked16 activations through whole networks", () => {
     expect([plain.sawBlocked, blocked.sawBlocked]).toEqual([false, true]);
     expect(Math.abs(blocked.loss - plain.loss)).toBeLessThan(1e-4 * Math.abs(plain.loss) + 1e-6);
     plain.grads.forEach((g, i) => expectClose(blocked.grads[i]!, g, 2e-3, `parameter ${i}`));
+  });
+
+  itDnnl("QCFS ANN and LIF SNN training steps with the RCS regulariser: same loss and gradients", () => {
+    for (const [build, type] of [
+      [(): SpikingModel => buildModel("vgg-small", { route: "ann", T: 1, L: 4, seed: 7 }), "mean"],
+      [(): SpikingModel => buildModel("vgg-small", { route: "snn", T: 3, seed: 11 }), "tet"],
+    ] as const) {
+      const plain = trainStep(build, false, type, 0.5);
+      const blocked = trainStep(build, true, type, 0.5);
+      expect(Math.abs(blocked.loss - plain.loss)).toBeLessThan(1e-4 * Math.abs(plain.loss) + 1e-6);
+      plain.grads.forEach((g, i) => expectClose(blocked.grads[i]!, g, 2e-3, `parameter ${i}`));
+    }
   });
 
   itDnnl("LIF + TEBN + TET training step (multi-step neurons, fused TEBN): same loss and gradients", () => {
