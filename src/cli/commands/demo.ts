@@ -37,7 +37,7 @@ export const command: CliCommand = {
   usage: `usage: spikecut demo [--quick | --full] [--out DIR] [--epochs N] [--seed N] [--epsilon E] [--json]
 
 Runs the paper end to end on real data, offline:
-  1. trains vgg-small as a QCFS ANN (L=4) with the RCS regulariser (alpha 0.002) on the bundled
+  1. trains vgg-small as a QCFS ANN (L=4) with the RCS regulariser (alpha 0.005) on the bundled
      Fashion-MNIST subset (6000 training / 1000 test images, data/fashion-mnist-subset),
   2. converts it to an IF SNN (threshold = trained QCFS lambda, soft reset, v0 = theta/2), T = 8,
   3. calibrates Top-K (and conformal) cutoffs on the training split with calibration dropout 0.3,
