@@ -36,6 +36,17 @@ function rand(n: number, scale = 1): Float32Array {
   for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
   return a;
 }
+/** plain [n, c, sp] -> blocked16 and back, with the reference reorder. */
+function toB(a: Float32Array, n: number, c: number, sp: number): Float32Array {
+  const o = new Float32Array(a.length);
+  js.reorderBlocked16(a, o, n, c, sp, true);
+  return o;
+}
+function toP(a: Float32Array, n: number, c: number, sp: number): Float32Array {
+  const o = new Float32Array(a.length);
+  js.reorderBlocked16(a, o, n, c, sp, false);
+  return o;
+}
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let num = 0;
@@ -228,16 +239,6 @@ for (const b of builds) {
     ];
     for (const p of blockedShapes) {
       itN(`conv2d with blocked16 activations ${p.n}x${p.c}x${p.h}x${p.w} k${p.k} ${p.kh}x${p.kw} s${p.strideH} g${p.groups}`, () => {
-        const toB = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
-          const o = new Float32Array(a.length);
-          js.reorderBlocked16(a, o, n, c, sp, true);
-          return o;
-        };
-        const toP = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
-          const o = new Float32Array(a.length);
-          js.reorderBlocked16(a, o, n, c, sp, false);
-          return o;
-        };
         const xs = p.n * p.c * p.h * p.w, ys = p.n * p.k * p.oh * p.ow, S = p.h * p.w, OS = p.oh * p.ow;
         const x = rand(xs), w = rand(p.k * (p.c / p.groups) * p.kh * p.kw), bias = rand(p.k), dy = rand(ys);
         const y1 = new Float32Array(ys), dx1 = new Float32Array(xs), dw1 = new Float32Array(w.length), db1 = new Float32Array(p.k);
@@ -409,16 +410,6 @@ for (const b of builds) {
     });
 
     itN("blocked16 kernels (batch norm with and without TEBN scale, channel affine, folded-BN neuron step, avg pooling) match the plain reference", () => {
-      const toB = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
-        const o = new Float32Array(a.length);
-        js.reorderBlocked16(a, o, n, c, sp, true);
-        return o;
-      };
-      const toP = (a: Float32Array, n: number, c: number, sp: number): Float32Array => {
-        const o = new Float32Array(a.length);
-        js.reorderBlocked16(a, o, n, c, sp, false);
-        return o;
-      };
       for (const [N, C, S, T] of [[8, 32, 49, 4], [6, 16, 9, 2], [4, 48, 196, 1]] as const) {
         const x = rand(N * C * S, 2), dy = rand(N * C * S), g = rand(C), bt = rand(C);
         const ps = T > 1 ? rand(T) : null;
