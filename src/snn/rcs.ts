@@ -25,7 +25,8 @@ export class RcsCollector {
 
   push(layer: string, r: Tensor): void {
     if (!this.enabled) return;
-    if (r.ndim !== 1) throw new ShapeError("RcsCollector.push", `layer ${layer}: expected a per-sample vector [B], got ${fmtShape(r.shape)}`);
+    if (r.ndim !== 1)
+      throw new ShapeError("RcsCollector.push", `layer ${layer}: expected a per-sample vector [B], got ${fmtShape(r.shape)}`);
     this.stats.push({ layer, r });
   }
   /** Per-layer statistics in forward order. */
@@ -51,7 +52,10 @@ export function rcsAnnStat(x: Tensor): Tensor {
   // relu/max/mul/mean/sqrt/div chain cost as much as the convolutions.
   const N = x.shape[0]!;
   const F = x.size / N;
-  const xd = x.data;
+  // Sums over each sample's features and a max over everything: the order of the features within a sample does
+  // not matter, so a blocked16 x is read as stored (each sample's row is contiguous in either layout) and dx is
+  // returned in x's layout.
+  const xd = x.storage;
   let M = 0;
   let arg = -1; // first maximal element of x⁺ (the max's gradient goes there, like engine max); -1: all ≤ 0
   const sigma = new Float64Array(N);
@@ -71,24 +75,30 @@ export function rcsAnnStat(x: Tensor): Tensor {
   const r = allocZeroed(N);
   for (let n = 0; n < N; n++) r[n] = M / sigma[n]!;
   const out = new Tensor(r, [N]);
-  return record("rcsAnnStat", [x], [out], ([g]) => {
-    // r_n = M/σ_n, σ_n = sqrt(Σ_f x⁺²/F + 1e-5): ∂r_n/∂x_nf = −M·x⁺_nf/(F·σ_n³) for x > 0; ∂r_n/∂M = 1/σ_n
-    const dx = allocZeroed(x.size);
-    let dM = 0;
-    for (let n = 0; n < N; n++) {
-      const gn = g![n]!;
-      if (gn === 0) continue;
-      const sn = sigma[n]!;
-      dM += gn / sn;
-      const c = (-gn * M) / (F * sn * sn * sn);
-      for (let i = n * F, e = i + F; i < e; i++) {
-        const v = xd[i]!;
-        dx[i] = v > 0 ? c * v : 0;
+  return record(
+    "rcsAnnStat",
+    [x],
+    [out],
+    ([g]) => {
+      // r_n = M/σ_n, σ_n = sqrt(Σ_f x⁺²/F + 1e-5): ∂r_n/∂x_nf = −M·x⁺_nf/(F·σ_n³) for x > 0; ∂r_n/∂M = 1/σ_n
+      const dx = allocZeroed(x.size);
+      let dM = 0;
+      for (let n = 0; n < N; n++) {
+        const gn = g![n]!;
+        if (gn === 0) continue;
+        const sn = sigma[n]!;
+        dM += gn / sn;
+        const c = (-gn * M) / (F * sn * sn * sn);
+        for (let i = n * F, e = i + F; i < e; i++) {
+          const v = xd[i]!;
+          dx[i] = v > 0 ? c * v : 0;
+        }
       }
-    }
-    if (arg >= 0) dx[arg]! += dM;
-    return [dx];
-  })[0];
+      if (arg >= 0) dx[arg]! += dM;
+      return [dx];
+    },
+    { layoutAware: true },
+  )[0];
 }
 
 /**
@@ -98,7 +108,10 @@ export function rcsAnnStat(x: Tensor): Tensor {
  */
 export function rcsSnnStat(spikes: Tensor, membrane: Tensor, theta: number): Tensor {
   if (spikes.ndim < 3 || spikes.size !== membrane.size) {
-    throw new ShapeError("rcsSnnStat", `expects spikes and membrane [T, B, ...] of one shape, got ${fmtShape(spikes.shape)} and ${fmtShape(membrane.shape)}`);
+    throw new ShapeError(
+      "rcsSnnStat",
+      `expects spikes and membrane [T, B, ...] of one shape, got ${fmtShape(spikes.shape)} and ${fmtShape(membrane.shape)}`,
+    );
   }
   const T = spikes.shape[0]!;
   const B = spikes.shape[1]!;
@@ -164,6 +177,9 @@ export function rcsLoss(collector: RcsCollector, outputs: Tensor, labels: Int32A
     }
   }
   const mask = new Tensor(rcsMask(outputs, labels), [1, B]);
-  const F = stack(stats.map((s) => s.r), 0); // [L, B]
+  const F = stack(
+    stats.map((s) => s.r),
+    0,
+  ); // [L, B]
   return mean(max(mul(F, mask), 1));
 }
