@@ -102,6 +102,18 @@ double thrBwd(const float* x, const float* g, float* dx, float lam, int L, int64
   if (L > 0) return dx ? thrBwdR<true, true>(x, g, dx, lam, fL, s, e) : thrBwdR<true, false>(x, g, dx, lam, fL, s, e);
   return dx ? thrBwdR<false, true>(x, g, dx, lam, fL, s, e) : thrBwdR<false, false>(x, g, dx, lam, fL, s, e);
 }
+// The update of element i from its (possibly affine-mapped) input xi, shared by both segment loops.
+template <bool KEEP_U>
+inline __attribute__((always_inline)) void neuronStepAt(int64_t i, float xi, float* v, float* s, float* u, float* o,
+                                                         float th, float tau, bool hard, float sc) {
+  const float h = v[i] + xi;
+  const float sp = h - th > 0.f ? 1.f : 0.f;
+  const float uv = hard ? (sp > 0.f ? 0.f : h) : h - th * sp;
+  s[i] = sp;
+  if (KEEP_U) u[i] = uv;
+  v[i] = tau * uv;
+  o[i] = sp * sc;
+}
 // One single-step neuron update, optionally with the input batch norm (eval) folded in, x -> x*a + b per channel,
 // and optionally without the membrane output: the converted network's inference runs conv -> BN -> IF, and this
 // reads the conv output once instead of BN writing it and the neuron reading it again. x*a + b is the same FMA as
@@ -111,16 +123,7 @@ inline __attribute__((always_inline)) void neuronStepSeg(const float* x, float* 
                                                           float tau, bool hard, float sc, float a, float b, int64_t i0,
                                                           int64_t i1) {
 #pragma omp simd
-  for (int64_t i = i0; i < i1; i++) {
-    const float xi = AFFINE ? std::fma(x[i], a, b) : x[i];
-    const float h = v[i] + xi;
-    const float sp = h - th > 0.f ? 1.f : 0.f;
-    const float uv = hard ? (sp > 0.f ? 0.f : h) : h - th * sp;
-    s[i] = sp;
-    if (KEEP_U) u[i] = uv;
-    v[i] = tau * uv;
-    o[i] = sp * sc;
-  }
+  for (int64_t i = i0; i < i1; i++) neuronStepAt<KEEP_U>(i, AFFINE ? std::fma(x[i], a, b) : x[i], v, s, u, o, th, tau, hard, sc);
 }
 // The same step with the folded batch norm on blocked16 activations: the channel of element i is
 // (i / (16·S)) % (C/16) · 16 + i % 16, so the per-lane scale and shift are one vector each over a [S, 16] block.
@@ -130,17 +133,7 @@ inline __attribute__((always_inline)) void neuronStepSeg16(const float* x, float
                                                             const float* bb, int64_t i0, int64_t i1) {
   for (int64_t j = i0; j < i1; j += 16)
 #pragma omp simd
-    for (int l = 0; l < 16; l++) {
-      const int64_t i = j + l;
-      const float xi = std::fma(x[i], a[l], bb[l]);
-      const float h = v[i] + xi;
-      const float sp = h - th > 0.f ? 1.f : 0.f;
-      const float uv = hard ? (sp > 0.f ? 0.f : h) : h - th * sp;
-      s[i] = sp;
-      if (KEEP_U) u[i] = uv;
-      v[i] = tau * uv;
-      o[i] = sp * sc;
-    }
+    for (int l = 0; l < 16; l++) neuronStepAt<KEEP_U>(j + l, std::fma(x[j + l], a[l], bb[l]), v, s, u, o, th, tau, hard, sc);
 }
 SC_FMA_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard,
                                 float sc, const float* scale, const float* shift, int64_t C, int64_t S, bool blocked,
