@@ -7,9 +7,9 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeAedat4, decompressPacket, encodeAedat4, compressPacket, decompressLz4Frames } from "../../src/data/index.js";
+import { decodeAedat4, decompressPacket, compressPacket, decompressLz4Frames } from "../../src/data/index.js";
 import { Rng } from "../../src/engine/random.js";
-import { expectSameEvents, randomStream, tmp } from "./helpers.js";
+import { expectSameEvents, randomStream, splicePacket, tmp } from "./helpers.js";
 
 const has = (tool: string) => {
   try {
@@ -74,7 +74,9 @@ describe.skipIf(!LZ4)("LZ4 frames written by the lz4 tool", () => {
     const bad = plain.slice();
     bad[plain.length - 100] ^= 0x55;
     expect(() => decompressLz4Frames(bad)).toThrow(/content checksum mismatch|corrupt block/);
-    expect(() => decompressLz4Frames(plain.subarray(0, plain.length - 7))).toThrow(/truncated frame 0 \(byte 0\) block \d+ header \(no end mark\) at byte \d+: needs 4 bytes, 1 remain/);
+    expect(() => decompressLz4Frames(plain.subarray(0, plain.length - 7))).toThrow(
+      /truncated frame 0 \(byte 0\) block \d+ header \(no end mark\) at byte \d+: needs 4 bytes, 1 remain/,
+    );
     const header = plain.slice();
     header[5] ^= 0x10;
     expect(() => decompressLz4Frames(header)).toThrow(/header checksum mismatch/);
@@ -84,15 +86,21 @@ describe.skipIf(!LZ4)("LZ4 frames written by the lz4 tool", () => {
   it("the lz4 tool reads what spikecut writes", () => {
     const ours = compressPacket(data, "lz4");
     writeFileSync(join(dir, "ours.lz4"), ours);
-    expect(Buffer.from(execFileSync("lz4", ["-d", "-c", join(dir, "ours.lz4")], { maxBuffer: 1 << 24 })).equals(Buffer.from(data))).toBe(true);
+    expect(Buffer.from(execFileSync("lz4", ["-d", "-c", join(dir, "ours.lz4")], { maxBuffer: 1 << 24 })).equals(Buffer.from(data))).toBe(
+      true,
+    );
   });
 
   it("AEDAT 4 packets compressed with lz4 -BX decode (lz4js 0.2.0 read them as ' VTS')", () => {
     const s = randomStream(3000, 128, 128);
-    const file = splicePacket(s, (body) => {
-      writeFileSync(join(dir, "packet"), body);
-      return new Uint8Array(execFileSync("lz4", ["-q", "-c", "-BX", join(dir, "packet")]));
-    }, 1);
+    const file = splicePacket(
+      s,
+      (body) => {
+        writeFileSync(join(dir, "packet"), body);
+        return new Uint8Array(execFileSync("lz4", ["-q", "-c", "-BX", join(dir, "packet")]));
+      },
+      1,
+    );
     const r = decodeAedat4(file, "bx.aedat4");
     expect(r.meta.compression).toBe("lz4");
     expectSameEvents(r, s);
@@ -116,10 +124,14 @@ describe.skipIf(!ZSTD)("Zstandard frames written by the zstd tool", () => {
 
   it("AEDAT 4 packets compressed by zstd -19 decode", () => {
     const s = randomStream(3000, 346, 260);
-    const file = splicePacket(s, (body) => {
-      writeFileSync(join(dir, "packet"), body);
-      return new Uint8Array(execFileSync("zstd", ["-q", "-c", "-19", join(dir, "packet")]));
-    }, 3);
+    const file = splicePacket(
+      s,
+      (body) => {
+        writeFileSync(join(dir, "packet"), body);
+        return new Uint8Array(execFileSync("zstd", ["-q", "-c", "-19", join(dir, "packet")]));
+      },
+      3,
+    );
     const r = decodeAedat4(file, "z.aedat4");
     expect(r.meta.compression).toBe("zstd");
     expectSameEvents(r, s);
@@ -127,18 +139,3 @@ describe.skipIf(!ZSTD)("Zstandard frames written by the zstd tool", () => {
 });
 
 /** An AEDAT 4 file with one packet compressed by `compress`, and the IOHeader's compression field set to `code`. */
-function splicePacket(s: ReturnType<typeof randomStream>, compress: (body: Uint8Array) => Uint8Array, code: number): Uint8Array {
-  const plain = encodeAedat4(s, { compression: "none", packetSize: s.t.length, noDataTable: true });
-  const hsize = new DataView(plain.buffer).getUint32(14, true);
-  const pstart = 14 + 4 + hsize;
-  const comp = compress(plain.subarray(pstart + 8));
-  const file = new Uint8Array(pstart + 8 + comp.length);
-  file.set(plain.subarray(0, pstart + 8));
-  file.set(comp, pstart + 8);
-  const dv = new DataView(file.buffer);
-  dv.setInt32(pstart + 4, comp.length, true);
-  const root = 18 + dv.getUint32(18, true);
-  const vt = root - dv.getInt32(root, true);
-  dv.setInt32(root + dv.getUint16(vt + 4, true), code, true);
-  return file;
-}

@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeStream, type EventStream } from "../../src/data/index.js";
+import { encodeAedat4, makeStream, type EventStream } from "../../src/data/index.js";
 import { Rng } from "../../src/engine/random.js";
 import { command as dataCommand } from "../../src/cli/commands/data.js";
 import { parseCommandArgs } from "../../src/cli/args.js";
@@ -39,4 +39,21 @@ export function expectSameEvents(a: EventStream, b: EventStream): void {
       throw new Error(`event ${i} differs: (${a.x[i]},${a.y[i]},${a.t[i]},${a.p[i]}) vs (${b.x[i]},${b.y[i]},${b.t[i]},${b.p[i]})`);
     }
   }
+}
+
+/** A single-packet AEDAT 4 file of s whose packet body is compress(body), with the IOHeader compression field set to code. */
+export function splicePacket(s: ReturnType<typeof randomStream>, compress: (body: Uint8Array) => Uint8Array, code: number): Uint8Array {
+  const plain = encodeAedat4(s, { compression: "none", packetSize: s.t.length, noDataTable: true });
+  const hsize = new DataView(plain.buffer).getUint32(14, true);
+  const pstart = 14 + 4 + hsize;
+  const comp = compress(plain.subarray(pstart + 8));
+  const file = new Uint8Array(pstart + 8 + comp.length);
+  file.set(plain.subarray(0, pstart + 8));
+  file.set(comp, pstart + 8);
+  const dv = new DataView(file.buffer);
+  dv.setInt32(pstart + 4, comp.length, true);
+  const root = 18 + dv.getUint32(18, true);
+  const vt = root - dv.getInt32(root, true);
+  dv.setInt32(root + dv.getUint16(vt + 4, true), code, true);
+  return file;
 }
