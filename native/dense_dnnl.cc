@@ -65,7 +65,8 @@ struct Port {
   memory direct;
   dnnl::reorder re;
   bool needsReorder = false;
-  // plain NCHW <-> nChw16c handled by reorder16 instead of oneDNN's reorder
+  // the primitive wants nChw16c: plain NCHW <-> nChw16c by reorder16 instead of oneDNN's reorder, and a caller's
+  // blocked16 buffer is bound as is (`direct`)
   bool own16 = false;
   int64_t n = 0, c = 0, spatial = 0;
   // a blocked caller buffer for a primitive that does not take nChw16c goes through this plain copy
@@ -82,11 +83,11 @@ struct Port {
       spatial = d[2] * d[3];
     }
     const bool blocked16 = d.size() == 4 && d[1] % 16 == 0 && primMd == memory::desc(d, dt::f32, tag::nChw16c);
-    if (blocked16) direct = memory(primMd, eng(), DNNL_MEMORY_NONE);
     if (needsReorder) {
       prim = memory(primMd, eng());
       if (blocked16 && userMd == memory::desc(d, dt::f32, tag::nchw)) {
         own16 = true;
+        direct = memory(primMd, eng(), DNNL_MEMORY_NONE);
       } else {
         re = input ? dnnl::reorder(user, prim) : dnnl::reorder(prim, user);
       }
@@ -94,7 +95,6 @@ struct Port {
       prim = user;
     }
   }
-  bool takesBlocked() const { return direct.get(true) != nullptr; }
   float* stage(int64_t rows) {
     staging.resize(size_t(rows * c * spatial));
     return staging.data();
@@ -104,7 +104,7 @@ struct Port {
   memory& in(const float* p, int64_t rows = -1, bool blocked = false) {
     const int64_t r = rows < 0 ? n : rows;
     if (blocked) {
-      if (takesBlocked()) {
+      if (own16) {
         if (r == n) {
           direct.set_data_handle(const_cast<float*>(p));
           return direct;
@@ -128,7 +128,7 @@ struct Port {
     outPtr = p;
     outBlocked = blocked;
     if (blocked) {
-      if (takesBlocked()) {
+      if (own16) {
         if (rows < 0 || rows == n) {
           direct.set_data_handle(p);
           return direct;
@@ -143,7 +143,7 @@ struct Port {
   }
   void finish(int64_t rows = -1) {
     const int64_t r = rows < 0 ? n : rows;
-    if (outBlocked && takesBlocked()) {
+    if (outBlocked && own16) {
       if (r != n) {
         strm().wait();
         std::memcpy(outPtr, prim.get_data_handle(), size_t(r * c * spatial) * sizeof(float));
@@ -384,7 +384,7 @@ int convLayouts(const ConvP& p, bool bias) {
   ConvP q = p;
   q.n = paddedBatch(p.n);
   FwdEntry& e = fwdEntry(q, bias);
-  return (e.src.takesBlocked() ? 1 : 0) | (e.dst.takesBlocked() ? 2 : 0);
+  return (e.src.own16 ? 1 : 0) | (e.dst.own16 ? 2 : 0);
 }
 
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {

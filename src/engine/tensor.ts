@@ -87,10 +87,7 @@ export class Tensor {
    */
   get data(): Float32Array {
     if (this.layout === "plain") return this.storage;
-    if (!this.plainCache) {
-      if (process.env.SPIKECUT_TRACE_RELAYOUT) console.error(new Error(`lazy plain copy of ${fmtShape(this.shape)}`).stack);
-      this.plainCache = relayout(this.storage, this.shape, false, new Float32Array(this.storage.length));
-    }
+    if (!this.plainCache) this.plainCache = relayout(this.storage, this.shape, false, new Float32Array(this.storage.length));
     return this.plainCache;
   }
 
