@@ -4,10 +4,15 @@
  *   one line per case: {"case","ours_ms","torch_ms","ratio","gflops","peak_pct","level",...}
  *   last line: peak RSS of this process
  * Usage: node dist/bench/main.js [--case <substring>]... [--no-torch] [--budget <seconds per side per case>]
- * Each side runs a few warm-ups, then the median of many warm runs; our side and PyTorch's alternate per case
- * so that load from other processes hits both alike.
+ *        [--rounds <n>]
+ * Each case is timed in rounds (default 5): per round the machine's FMA peak (and copy bandwidth), then a share
+ * of the budget of our runs, then the same of PyTorch's (a peer process kept alive across rounds). Times are the
+ * median of the rounds' medians; peak_pct compares each round with the peak measured in that round. On a shared
+ * host whose speed drifts within seconds, alternating this finely puts both sides (and the peak) under the same
+ * load, which one block per side did not.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createInterface } from "node:readline";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -20,25 +25,34 @@ const here = dirname(fileURLToPath(import.meta.url));
 // Works from bench/ (tsx) and from dist/bench/ (compiled).
 const torchDir = [join(here, "torch"), resolve(here, "../../bench/torch")].find((d) => existsSync(d)) ?? join(here, "torch");
 
-function parseArgs(argv: string[]): { filters: string[]; torch: boolean; budget: number } {
+function parseArgs(argv: string[]): { filters: string[]; torch: boolean; budget: number; rounds: number } {
   const filters: string[] = [];
   let torch = true;
   let budget = 1.5;
+  let rounds = 5;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--case") filters.push(argv[++i] ?? "");
     else if (a.startsWith("--case=")) filters.push(a.slice(7));
     else if (a === "--no-torch") torch = false;
     else if (a === "--budget") budget = Number(argv[++i]);
+    else if (a === "--rounds") rounds = Number(argv[++i]);
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: node dist/bench/main.js [--case <substring>]... [--no-torch] [--budget <s>]\n");
+      process.stdout.write("usage: node dist/bench/main.js [--case <substring>]... [--no-torch] [--budget <s>] [--rounds <n>]\n");
       process.exit(0);
     } else {
       process.stderr.write(`bench: unknown argument ${a}\n`);
       process.exit(2);
     }
   }
-  return { filters, torch, budget };
+  if (!(Number.isFinite(budget) && budget > 0)) fail(`--budget expects seconds > 0, got ${budget}`);
+  if (!(Number.isInteger(rounds) && rounds >= 1)) fail(`--rounds expects an integer >= 1, got ${rounds}`);
+  return { filters, torch, budget, rounds };
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
 }
 
 function cpuFlags(): { vendor: string; flags: Set<string>; model: string } {
@@ -87,12 +101,12 @@ interface Timing {
   byLayout?: Record<string, number>;
 }
 
-function timeOurs(run: () => void, budget: number): Timing {
-  for (let i = 0; i < 3; i++) run();
+function timeOurs(run: () => void, budget: number, minRuns: number, warmup: number): { median: number; min: number } {
+  for (let i = 0; i < warmup; i++) run();
   let t0 = performance.now();
   run();
   const one = Math.max(performance.now() - t0, 1e-3);
-  const runs = Math.max(20, Math.min(200, Math.floor((budget * 1000) / one)));
+  const runs = Math.max(minRuns, Math.min(200, Math.floor((budget * 1000) / one)));
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     t0 = performance.now();
@@ -102,27 +116,63 @@ function timeOurs(run: () => void, budget: number): Timing {
   return { median: median(times), min: Math.min(...times) };
 }
 
-function timeTorch(c: BenchCase, env: NodeJS.ProcessEnv, budget: number): Timing | null {
-  if (!c.torch) return null;
-  const r = spawnSync(PYTHON, [join(torchDir, c.torch), "--cases", c.name, "--threads", "2"], {
-    env: { ...env, SPIKECUT_BENCH_BUDGET: String(budget) },
-    encoding: "utf8",
-  });
-  if (r.status !== 0) {
-    process.stderr.write(`bench: torch peer for ${c.name} failed: ${r.stderr.split("\n").slice(-3).join(" ")}\n`);
-    return null;
+interface TorchRound {
+  median: number;
+  min: number;
+  layout?: string;
+  byLayout?: Record<string, number>;
+}
+
+/** One long-lived PyTorch peer per script, answering one JSON line per request (common.py's --serve). */
+class TorchPeer {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+  private dead: string | null = null;
+
+  constructor(script: string, env: NodeJS.ProcessEnv) {
+    this.proc = spawn(PYTHON, [join(torchDir, script), "--serve", "--threads", "2"], { env });
+    let stderr = "";
+    this.proc.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    this.proc.on("exit", (code) => (this.dead = `exited with code ${code}: ${stderr.split("\n").slice(-3).join(" ")}`));
+    this.proc.stdin.on("error", () => undefined);
+    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
   }
-  for (const line of r.stdout.split("\n")) {
-    try {
-      const o = JSON.parse(line) as { case?: string; torch_ms?: number; torch_min_ms?: number; torch_layout?: string; torch_ms_by_layout?: Record<string, number> };
-      if (o.case === c.name && typeof o.torch_ms === "number") {
-        return { median: o.torch_ms, min: o.torch_min_ms ?? o.torch_ms, layout: o.torch_layout, byLayout: o.torch_ms_by_layout };
+
+  async round(name: string, budget: number, minRuns: number, warmup: number): Promise<TorchRound | null> {
+    if (this.dead) return null;
+    this.proc.stdin.write(JSON.stringify({ case: name, budget, min_runs: minRuns, warmup }) + "\n");
+    for (;;) {
+      const next = await this.lines.next();
+      if (next.done) {
+        process.stderr.write(`bench: torch peer for ${name} ${this.dead ?? "closed its output"}\n`);
+        return null;
       }
-    } catch {
-      /* not a JSON line */
+      try {
+        const o = JSON.parse(next.value) as { case?: string; torch_ms?: number; torch_min_ms?: number; torch_layout?: string; torch_ms_by_layout?: Record<string, number> };
+        if (o.case !== name) continue;
+        if (typeof o.torch_ms !== "number") return null;
+        return { median: o.torch_ms, min: o.torch_min_ms ?? o.torch_ms, layout: o.torch_layout, byLayout: o.torch_ms_by_layout };
+      } catch {
+        /* not a JSON line */
+      }
     }
   }
-  return null;
+
+  close(): void {
+    this.proc.stdin.end();
+  }
+}
+
+/** The median of the rounds' medians (per PyTorch memory format when it ran several) and the fastest single run. */
+function combineTorch(rounds: TorchRound[]): Timing | null {
+  if (rounds.length === 0) return null;
+  const min = Math.min(...rounds.map((r) => r.min));
+  const layouts = Object.keys(rounds[0]!.byLayout ?? {});
+  if (layouts.length === 0) return { median: median(rounds.map((r) => r.median)), min };
+  const byLayout: Record<string, number> = {};
+  for (const l of layouts) byLayout[l] = median(rounds.map((r) => r.byLayout?.[l] ?? Number.NaN).filter(Number.isFinite));
+  const layout = layouts.reduce((a, b) => (byLayout[b]! < byLayout[a]! ? b : a));
+  return { median: byLayout[layout]!, min, layout, byLayout: Object.fromEntries(layouts.map((l) => [l, Number(byLayout[l]!.toFixed(3))])) };
 }
 
 const round = (x: number | null, d = 3): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
@@ -151,24 +201,51 @@ async function main(): Promise<void> {
     cases: selected.map((c) => c.name),
   }) + "\n");
 
+  const peers = new Map<string, TorchPeer>();
+  const peerFor = (script: string): TorchPeer => {
+    let p = peers.get(script);
+    if (!p) peers.set(script, (p = new TorchPeer(script, torch!.env)));
+    return p;
+  };
+  const share = args.budget / args.rounds;
+  // at least 20 timed runs per side in all, as when each side ran in one block
+  const minRuns = Math.max(3, Math.ceil(20 / args.rounds));
   for (const c of selected) {
     const prep = await c.setup();
-    const oursT = timeOurs(prep.run, args.budget);
-    const torchT = torch?.version ? timeTorch(c, torch.env, args.budget) : null;
-    const ours = oursT.median;
+    const ours: { median: number; min: number }[] = [];
+    const torchRounds: TorchRound[] = [];
+    const pcts: number[] = [];
+    for (let r = 0; r < args.rounds; r++) {
+      const m = backend.name === "native" ? nativeMeasure() : null;
+      const o = timeOurs(prep.run, share, minRuns, r === 0 ? 3 : 1);
+      ours.push(o);
+      const roundRate = c.work / (o.median * 1e-3) / 1e9;
+      if (m) pcts.push((100 * roundRate) / (c.kind === "compute" ? m.peakGflops : m.bandwidthGBs));
+      if (c.torch && torch?.version) {
+        const t = await peerFor(c.torch).round(c.name, share, minRuns, r === 0 ? 3 : 1);
+        if (t) torchRounds.push(t);
+      }
+    }
+    const oursMs = median(ours.map((o) => o.median));
+    const torchT = torchRounds.length === args.rounds ? combineTorch(torchRounds) : null;
     const torchMs = torchT?.median ?? null;
-    const rate = c.work / (ours * 1e-3) / 1e9; // GFLOP/s or GB/s
+    const rate = c.work / (oursMs * 1e-3) / 1e9; // GFLOP/s or GB/s
+    const pct = pcts.length ? median(pcts) : null;
     const line: Record<string, unknown> = {
       case: c.name,
-      ours_ms: round(ours),
+      ours_ms: round(oursMs),
       torch_ms: round(torchMs),
-      ratio: torchMs === null ? null : round(torchMs / ours, 2),
+      ratio: torchMs === null ? null : round(torchMs / oursMs, 2),
       gflops: c.kind === "compute" ? round(rate, 1) : null,
-      peak_pct: c.kind === "compute" && measured ? round((100 * rate) / measured.peakGflops, 1) : null,
+      // each round's rate against the peak measured just before it, median over the rounds
+      peak_pct: c.kind === "compute" ? round(pct, 1) : null,
       level: prep.level,
       // Fastest single run of each side: less sensitive to other processes on a shared machine than the median.
-      ours_min_ms: round(oursT.min),
+      ours_min_ms: round(Math.min(...ours.map((o) => o.min))),
       torch_min_ms: round(torchT?.min ?? null),
+      rounds: args.rounds,
+      // how far the comparison moves while the machine's load changes
+      ratio_by_round: torchT ? ours.map((o, i) => round(torchRounds[i]!.median / o.median, 2)) : null,
     };
     if (torchT?.layout) {
       line.torch_layout = torchT.layout;
@@ -176,11 +253,12 @@ async function main(): Promise<void> {
     }
     if (c.kind === "memory") {
       line.gbps = round(rate, 1);
-      line.bandwidth_pct = measured ? round((100 * rate) / measured.bandwidthGBs, 1) : null;
+      line.bandwidth_pct = round(pct, 1);
     }
     Object.assign(line, prep.extra ?? {});
     process.stdout.write(JSON.stringify(line) + "\n");
   }
+  for (const p of peers.values()) p.close();
   process.stdout.write(JSON.stringify({ peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1) }) + "\n");
 }
 

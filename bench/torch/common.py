@@ -14,9 +14,13 @@ import torch.nn as nn
 
 def timed(fn, min_runs=5, warmup=2, max_runs=100, budget_s=None):
     """Median and minimum wall-clock of warm runs, in ms: `warmup` untimed calls, one probe call, then enough
-    runs to fill SPIKECUT_BENCH_BUDGET seconds (default 1.5), at least `min_runs` and at most `max_runs`."""
+    runs to fill SPIKECUT_BENCH_BUDGET seconds (default 1.5), at least `min_runs` and at most `max_runs`.
+    In serve mode (one round of an interleaved measurement) SPIKECUT_BENCH_MIN_RUNS and SPIKECUT_BENCH_WARMUP
+    override the first two: later rounds need no long warm-up and fewer runs each."""
     if budget_s is None:
         budget_s = float(os.environ.get("SPIKECUT_BENCH_BUDGET", "1.5"))
+    min_runs = int(os.environ.get("SPIKECUT_BENCH_MIN_RUNS", min_runs))
+    warmup = int(os.environ.get("SPIKECUT_BENCH_WARMUP", warmup))
     for _ in range(warmup):
         fn()
     t0 = time.perf_counter()
@@ -50,7 +54,12 @@ def vgg_small(norm, act):
 
 def run_cases(cases, measure, runs_default=None, warn_unknown=True):
     """The peers' command line: `--cases name1,name2 [--threads 2]` (and `--runs N` when `runs_default` is given).
-    For each known case, prints one JSON line: {"case": name, **measure(cases[name](), args)}."""
+    For each known case, prints one JSON line: {"case": name, **measure(cases[name](), args)}.
+
+    `--serve` keeps the process (and each case's tensors) alive for an interleaved measurement: it reads one JSON
+    request per line on stdin, {"case", "budget", "min_runs", "warmup"}, times one round of that case and answers
+    with the same JSON line; bench/main.ts alternates such rounds with its own, so load from other processes on a
+    shared machine falls on both sides alike."""
     import torch
 
     ap = argparse.ArgumentParser()
@@ -58,8 +67,27 @@ def run_cases(cases, measure, runs_default=None, warn_unknown=True):
     if runs_default is not None:
         ap.add_argument("--runs", type=int, default=runs_default)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--serve", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.serve:
+        built = {}
+        for line in sys.stdin:
+            req = json.loads(line)
+            name = req["case"]
+            if name not in cases:
+                print(json.dumps({"case": name, "error": "unknown case"}), flush=True)
+                continue
+            if name not in built:
+                built[name] = cases[name]()
+            os.environ["SPIKECUT_BENCH_BUDGET"] = str(req.get("budget", 1.5))
+            for key, var in (("min_runs", "SPIKECUT_BENCH_MIN_RUNS"), ("warmup", "SPIKECUT_BENCH_WARMUP")):
+                if key in req:
+                    os.environ[var] = str(req[key])
+                else:
+                    os.environ.pop(var, None)
+            print(json.dumps({"case": name, **measure(built[name], args)}), flush=True)
+        return
     for name in args.cases.split(","):
         if name not in cases:
             if warn_unknown:
