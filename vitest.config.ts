@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // each test file removes the temporary directories it made (test/helpers/tmp.ts) when it ends
+    setupFiles: ["test/helpers/tmp-setup.ts"],
     // forks, not threads: the native addon owns an OpenMP pool per process
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

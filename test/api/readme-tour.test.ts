@@ -1,9 +1,9 @@
 /** The README's library tour, run as written (on a small slice so it stays fast). */
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { models, train, convert, cutoff, data, inference, report } from "../../src/index.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 describe("README library tour", () => {
   it("runs end to end through the public namespaces", async () => {
@@ -12,7 +12,7 @@ describe("README library tour", () => {
     const ann = models.buildModel("vgg-small", { route: "ann", numClasses: 10, inputShape: [1, 28, 28], L: 4 });
     expect(ann.route).toBe("ann");
 
-    const out = mkdtempSync(join(tmpdir(), "spikecut-tour-"));
+    const out = makeTempDir("spikecut-tour-");
     const config = train.resolveConfig(train.readConfigFile("configs/fmnist-qcfs-rcs-l2.yaml"), {
       epochs: 1, "dataset.bundled": true, "dataset.subset": { train: 512, test: 256 }, batchSize: 64, outDir: out,
     });

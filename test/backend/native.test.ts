@@ -1,14 +1,14 @@
 // Every native kernel against the TypeScript reference (relative error < 1e-4), for the oneDNN build and the
 // fallback build (own GEMM/conv kernels, built here into build-fallback/ when missing or stale).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Backend, Conv2dParams, NeuronParams, Pool2dParams } from "../../src/engine/backend.js";
 import { jsBackend as js } from "../../src/engine/js/backend.js";
 import { loadAddon, loadNativeBackend } from "../../src/engine/native/index.js";
 import { Rng } from "../../src/engine/random.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const builds = [
@@ -163,15 +163,11 @@ for (const b of builds) {
           a.conv2dBackwardWeights(x, y, w, null, conv);
         }
         console.log(bad ? "wrong results: " + bad : "ok");`;
-      const dir = mkdtempSync(join(tmpdir(), "spikecut-prof-"));
-      try {
-        const r = spawnSync(process.execPath, ["--cpu-prof", "--cpu-prof-interval", "50", "--cpu-prof-dir", dir, "-e", script],
-          { encoding: "utf8", env: { ...process.env, SPIKECUT_THREADS: "1" }, timeout: 120_000 });
-        expect(`${r.stdout}${r.stderr}`.trim()).toBe("ok");
-        expect(r.status).toBe(0);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const dir = makeTempDir("spikecut-prof-");
+      const r = spawnSync(process.execPath, ["--cpu-prof", "--cpu-prof-interval", "50", "--cpu-prof-dir", dir, "-e", script],
+        { encoding: "utf8", env: { ...process.env, SPIKECUT_THREADS: "1" }, timeout: 120_000 });
+      expect(`${r.stdout}${r.stderr}`.trim()).toBe("ok");
+      expect(r.status).toBe(0);
     });
 
     for (const p of convShapes) {

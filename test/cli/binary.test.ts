@@ -4,17 +4,17 @@
  */
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FIXTURE } from "../cutoff/helpers.js";
+import { makeTempDir, trackChild } from "../helpers/tmp.js";
 
 const BIN = resolve("dist/src/cli/main.js");
 
 /** Runs the binary without blocking the test worker (vitest's RPC needs its event loop). */
 function run(args: string[], timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = trackChild(spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -34,8 +34,8 @@ describe("spikecut binary", () => {
 
   it("stops quietly when its reader closes the pipe early (spikecut ... | head)", async () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
-      const child = spawn(process.execPath, [BIN, "cutoff", "--input", FIXTURE, "--policy", "topk",
-        "--epsilon", "0", "--epsilon", "0.01", "--epsilon", "0.02"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = trackChild(spawn(process.execPath, [BIN, "cutoff", "--input", FIXTURE, "--policy", "topk",
+        "--epsilon", "0", "--epsilon", "0.01", "--epsilon", "0.02"], { stdio: ["ignore", "pipe", "pipe"] }));
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       child.stdout.once("data", () => child.stdout.destroy());
@@ -88,7 +88,7 @@ describe("spikecut binary", () => {
   });
 
   it("train: a typo'd config key is reported with the allowed keys before any work starts", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "spikecut-cfg-"));
+    const dir = makeTempDir("spikecut-cfg-");
     const cfg = join(dir, "bad.yaml");
     writeFileSync(cfg, "dataset:\n  name: fashion-mnist\nmodel:\n  preset: vgg-small\n  route: ann\noptimiser:\n  lrr: 0.1\n");
     const r = await run(["train", "--config", cfg]);
@@ -118,7 +118,7 @@ describe("spikecut binary", () => {
   });
 
   it("demo --quick runs the whole pipeline through the binary and writes the report", async () => {
-    const out = mkdtempSync(join(tmpdir(), "spikecut-demo-"));
+    const out = makeTempDir("spikecut-demo-");
     const r = await run(["demo", "--quick", "--out", out, "--json"], 600_000);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as {

@@ -1,14 +1,14 @@
-import { existsSync, readFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { command } from "../../src/cli/commands/eval.js";
 import { command as cutoff } from "../../src/cli/commands/cutoff.js";
 import { expectOneLineError, runCli, tinySnnCheckpoint } from "../inference/helpers.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 describe("spikecut eval", () => {
   let snn: string;
-  const dir = mkdtempSync(join(tmpdir(), "spikecut-eval-"));
+  const dir = makeTempDir("spikecut-eval-");
   beforeAll(async () => {
     snn = await tinySnnCheckpoint();
   });

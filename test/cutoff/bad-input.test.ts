@@ -2,16 +2,16 @@
  * Bad input: one-line error naming the file, the field and what was expected; exit code 1; no stack
  * trace; no report directory or partial report written.
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { writeNpy, writeZip } from "../../src/cutoff/index.js";
 import { command as cutoffCommand } from "../../src/cli/commands/cutoff.js";
 import { command as octCommand } from "../../src/cli/commands/oct.js";
 import { runCommand } from "./helpers.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "spikecut-bad-"));
+const dir = makeTempDir("spikecut-bad-");
 const good = (T = 3, N = 4, K = 3) => ({
   per_step: Array.from({ length: T }, (_, t) => Array.from({ length: N }, (_, n) => Array.from({ length: K }, (_, k) => ((t + n + k) % 5) / 4))),
   labels: Array.from({ length: N }, (_, n) => n % K),

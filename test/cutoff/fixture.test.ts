@@ -2,8 +2,7 @@
  * The contract test of issue 4: every policy and ε in the shared fixture's `expected` section, through
  * the library, the CLI command's run(), and (when built) the spikecut binary.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
@@ -13,6 +12,7 @@ import {
 import { command as cutoffCommand } from "../../src/cli/commands/cutoff.js";
 import { command as octCommand } from "../../src/cli/commands/oct.js";
 import { FIXTURE, expectedCases, fixture, runCommand } from "./helpers.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
 
@@ -120,7 +120,7 @@ describe.skipIf(!existsSync(BIN))("shared fixture through the built binary", () 
 
 describe("shared fixture with calibration given other ways", () => {
   const f = fixture();
-  const dir = mkdtempSync(join(tmpdir(), "spikecut-fixture-"));
+  const dir = makeTempDir("spikecut-fixture-");
   // one split holding the 600 calibration samples followed by the 400 test samples
   const joined = join(dir, "joined.json");
   writeFileSync(joined, JSON.stringify({

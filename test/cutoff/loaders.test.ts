@@ -1,6 +1,5 @@
 /** Loader round trips (files written by the test) and the accumulation flag. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
@@ -8,8 +7,9 @@ import {
   formatOutputsCsv, loadOutputsFile, outputsFromFlat, parseNpy, readZipEntries, writeNpy, writeZip,
 } from "../../src/cutoff/index.js";
 import { synthetic } from "./helpers.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "spikecut-loaders-"));
+const dir = makeTempDir("spikecut-loaders-");
 const T = 5, N = 12, K = 4;
 const cal = synthetic(7, T, 9, K);
 const te = synthetic(8, T, N, K);

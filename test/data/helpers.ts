@@ -1,10 +1,8 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { encodeAedat4, makeStream, type EventStream } from "../../src/data/index.js";
 import { Rng } from "../../src/engine/random.js";
 import { command as dataCommand } from "../../src/cli/commands/data.js";
 import { parseCommandArgs } from "../../src/cli/args.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 /** Runs `spikecut data ...` in-process with the CLI's own flag parsing; stdout captured. */
 export async function runDataCommand(...args: string[]): Promise<{ code: number; out: string }> {
@@ -14,7 +12,7 @@ export async function runDataCommand(...args: string[]): Promise<{ code: number;
 }
 
 export function tmp(prefix = "spikecut-data-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return makeTempDir(prefix);
 }
 
 /** A random sorted stream on a w×h sensor starting at t0 with mean gap `gap` µs. */

@@ -2,11 +2,10 @@
  * A tiny QCFS ANN trained for a few seconds on the bundled Fashion-MNIST subset (via src/train's `train`), shared
  * by the inference and CLI tests. Cached per test process.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateConfig, type RunConfig } from "../../src/train/config.js";
 import { train } from "../../src/train/trainer.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 export const TINY_SPEC = {
   name: "tiny-cnn",
@@ -31,7 +30,7 @@ let cached: Promise<TinyAnn> | null = null;
 export function tinyAnn(): Promise<TinyAnn> {
   if (!cached) {
     cached = (async () => {
-      const dir = mkdtempSync(join(tmpdir(), "spikecut-tiny-"));
+      const dir = makeTempDir("spikecut-tiny-");
       const config = validateConfig({
         dataset: { name: "fashion-mnist", bundled: true, subset: { train: 600, test: 200 } },
         model: { spec: TINY_SPEC, route: "ann" },

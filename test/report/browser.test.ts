@@ -4,22 +4,22 @@
  */
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PNG } from "pngjs";
+import { makeTempDir, trackChild } from "../helpers/tmp.js";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 
 function screenshot(html: string, png: string): Promise<number> {
-  const profile = mkdtempSync(join(tmpdir(), "spikecut-chromium-"));
+  const profile = makeTempDir("spikecut-chromium-");
   const args = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, `--screenshot=${png}`,
     "--window-size=1200,1400", `file://${html}`,
   ];
   return new Promise((done) => {
-    const child = spawn(CHROMIUM!, args, { stdio: "ignore" });
+    const child = trackChild(spawn(CHROMIUM!, args, { stdio: "ignore" }));
     const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -30,7 +30,7 @@ function screenshot(html: string, png: string): Promise<number> {
 
 describe.skipIf(!CHROMIUM)("HTML report in headless Chromium", () => {
   it("renders the example report offline (charts drawn, not a blank page)", async () => {
-    const png = join(mkdtempSync(join(tmpdir(), "spikecut-shot-")), "report.png");
+    const png = join(makeTempDir("spikecut-shot-"), "report.png");
     const code = await screenshot(resolve("docs/example-report/report.html"), png);
     expect(code).toBe(0);
     const img = PNG.sync.read(readFileSync(png));

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { costAccounting, loadOutputsFile, sweepPolicy, DEFAULT_ENERGY } from "../../src/cutoff/index.js";
@@ -9,8 +8,9 @@ import {
 import { command as cutoffCommand } from "../../src/cli/commands/cutoff.js";
 import { FIXTURE, runCommand } from "../cutoff/helpers.js";
 import { syntheticCost } from "./example.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "spikecut-report-"));
+const dir = makeTempDir("spikecut-report-");
 
 describe("cost accounting", () => {
   const input = {

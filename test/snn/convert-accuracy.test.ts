@@ -6,9 +6,6 @@
  * the quantised ANN: measured here 79.3 % ANN vs 78.5 % at T = 4 but 49.5 % at T = 64.
  */
 import { describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { resolveConfig } from "../../src/train/config.js";
 import { train } from "../../src/train/trainer.js";
 import { loadConfigData } from "../../src/train/data-loading.js";
@@ -17,6 +14,7 @@ import { collectOutputs } from "../../src/inference/collect.js";
 import { accuracyPerTimestep } from "../../src/cutoff/index.js";
 import type { SpikingModel } from "../../src/models/index.js";
 import { Tensor, noGrad, argmax } from "../../src/engine/index.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 describe("QCFS conversion of a trained network", () => {
   it("the converted SNN at T = 64 reproduces the ANN's test accuracy within 0.5 points", async () => {
@@ -24,7 +22,7 @@ describe("QCFS conversion of a trained network", () => {
       {
         dataset: { name: "fashion-mnist", bundled: true, subset: { train: 2000, test: 1000 } },
         model: { preset: "vgg-small", route: "ann" },
-        epochs: 2, batchSize: 64, L: 4, lambdaInit: 2, seed: 7, outDir: mkdtempSync(join(tmpdir(), "spikecut-conv-")),
+        epochs: 2, batchSize: 64, L: 4, lambdaInit: 2, seed: 7, outDir: makeTempDir("spikecut-conv-"),
         schedule: { type: "cosine", per: "step" },
       },
       {},

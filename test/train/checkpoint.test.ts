@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/random.js";
@@ -8,8 +7,9 @@ import { BatchNorm1d, Linear, Sequential } from "../../src/nn/index.js";
 import { CheckpointError, CHECKPOINT_VERSION, loadCheckpoint, loadWeightsInto, saveCheckpoint } from "../../src/train/checkpoint.js";
 import { SGD } from "../../src/train/optim/sgd.js";
 import { encodeSafetensors, decodeSafetensors, saveSafetensors } from "../../src/train/safetensors.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "spikecut-ckpt-"));
+const dir = makeTempDir("spikecut-ckpt-");
 const net = (seed: number) => new Sequential(new Linear(4, 3, { rng: new Rng(seed) }), new BatchNorm1d(3), new Linear(3, 2, { rng: new Rng(seed + 1) }));
 
 describe("checkpoints", () => {

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, resolveConfig, validateConfig } from "../../src/train/config.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "spikecut-cfg-"));
+const dir = makeTempDir("spikecut-cfg-");
 const base = { dataset: { name: "fashion-mnist" }, model: { preset: "vgg-small", route: "ann" } };
 
 function errorOf(fn: () => unknown): ConfigError {

@@ -4,8 +4,7 @@
  * process alive.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/random.js";
@@ -22,8 +21,9 @@ import { loadConfigData } from "../../src/train/data-loading.js";
 import { eventSplit, frameSplit, NORMALISATION, type BatchSchedule, type SplitSource } from "../../src/train/data.js";
 import { epochPermutation, train, type TrainData, type TrainableModel } from "../../src/train/trainer.js";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
+import { makeTempDir, trackChild } from "../helpers/tmp.js";
 
-const tmp = () => mkdtempSync(join(tmpdir(), "spikecut-workers-"));
+const tmp = () => makeTempDir("spikecut-workers-");
 const pick = (n: number, stride: number) => Int32Array.from({ length: n }, (_, i) => i * stride);
 const trainImages = subsetFrames(loadBundledFashionMnist("train"), pick(600, 10));
 const testImages = subsetFrames(loadBundledFashionMnist("test"), pick(200, 5));
@@ -202,8 +202,8 @@ describe("data keys of the run config", () => {
     const out = tmp();
     const r = await new Promise<{ code: number | null; stderr: string; ms: number }>((done) => {
       const t0 = Date.now();
-      const child = spawn(process.execPath, [BIN, "train", "--preset", "vgg-small", "--route", "ann", "--bundled", "--subset", "256", "--epochs", "1",
-        "--batch-size", "64", "--max-steps-per-epoch", "2", "--set", "dataset.workers=2", "--set", "augmentation.flip=true", "--out", out, "--json"], { stdio: ["ignore", "ignore", "pipe"] });
+      const child = trackChild(spawn(process.execPath, [BIN, "train", "--preset", "vgg-small", "--route", "ann", "--bundled", "--subset", "256", "--epochs", "1",
+        "--batch-size", "64", "--max-steps-per-epoch", "2", "--set", "dataset.workers=2", "--set", "augmentation.flip=true", "--out", out, "--json"], { stdio: ["ignore", "ignore", "pipe"] }));
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);

@@ -2,16 +2,16 @@
  * Event data for training: an emulated .npy dataset (whose files record no sensor size) loads and trains like
  * the other formats through its dataset.json; the in-memory emulation is cached in dataset.cacheDir.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emulateDataset, loadBundledFashionMnist, loadEventFolder, subsetFrames, MANIFEST_FILE } from "../../src/data/index.js";
 import { validateConfig } from "../../src/train/config.js";
 import { loadConfigData } from "../../src/train/data-loading.js";
 import { train } from "../../src/train/trainer.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
-const tmp = () => mkdtempSync(join(tmpdir(), "spikecut-events-"));
+const tmp = () => makeTempDir("spikecut-events-");
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 function emulated(format: "npy" | "nmnist", root: string): void {

@@ -1,12 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { getBackend } from "../../src/engine/backends.js";
 import { PRESET_NAMES } from "../../src/models/presets.js";
 import { PRESETS, validateConfig } from "../../src/train/config.js";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
 import { train } from "../../src/train/trainer.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 describe("training on real data", () => {
   it("config presets are the presets of src/models", () => {
@@ -14,7 +12,7 @@ describe("training on real data", () => {
   });
 
   it("vgg-small QCFS ANN learns the bundled Fashion-MNIST subset", async () => {
-    const outDir = mkdtempSync(join(tmpdir(), "spikecut-int-"));
+    const outDir = makeTempDir("spikecut-int-");
     const config = validateConfig({
       dataset: { name: "fashion-mnist", bundled: true, subset: { train: 6000, test: 500 } },
       model: { preset: "vgg-small", route: "ann" },

@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from "../../src/train/safetensors.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "spikecut-st-"));
+const dir = makeTempDir("spikecut-st-");
 
 function sample() {
   return {

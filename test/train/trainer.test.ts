@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../../src/engine/tensor.js";
@@ -12,6 +11,7 @@ import { validateConfig, type RunConfig } from "../../src/train/config.js";
 import { frameSplit, NORMALISATION } from "../../src/train/data.js";
 import { train, TrainingDivergedError, type TrainData, type TrainableModel } from "../../src/train/trainer.js";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 /** A tiny QCFS MLP standing in for a preset: [T,B,1,28,28] → [T,B,10]; dropout exercises the global RNG. */
 class TinyNet extends Module implements TrainableModel {
@@ -49,7 +49,7 @@ function config(outDir: string, extra: Record<string, unknown> = {}): RunConfig 
   });
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), "spikecut-train-"));
+const tmp = () => makeTempDir("spikecut-train-");
 const weights = (m: TrainableModel) => Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
 
 describe("trainer", () => {
