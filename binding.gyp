@@ -12,7 +12,8 @@
         "<(src)/addon.cc",
         "<(src)/kernels.cc",
         "<(src)/layout.cc",
-        "<(src)/measure.cc"
+        "<(src)/measure.cc",
+        "<(src)/winograd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

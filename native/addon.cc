@@ -599,6 +599,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   std::string lib = denseLibrary();
   o.Set("dnnlVersion", denseIsDnnl() ? lib.substr(lib.find(' ') + 1) : std::string(""));
   o.Set("isa", isaName());
+  o.Set("winograd", winogradEnabled());
   o.Set("threads", threads());
   return o;
 }
@@ -668,6 +669,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("sgdStep", SgdStep);
   EXPORT("adamStep", AdamStep);
   EXPORT("info", Info);
+  // Winograd F(2x2, 3x3) for eligible 3x3 convs (on by default; SPIKECUT_WINOGRAD=0 starts with it off)
+  exports.Set("setWinograd", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
+    if (i.Length() < 1 || !i[0].IsBoolean()) throw Napi::TypeError::New(i.Env(), "setWinograd(on: boolean)");
+    setWinograd(i[0].As<Napi::Boolean>().Value());
+    return i.Env().Undefined();
+  }));
   exports.Set("measurePeakGflops", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
     return Napi::Number::New(i.Env(), measurePeakGflops());
   }));

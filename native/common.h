@@ -63,6 +63,12 @@ bool denseIsDnnl();
 // Own loops (kernels.cc).
 // Direct NCHW convolution for one input channel at stride 1 (first layers), used by both dense back ends.
 bool conv1Eligible(const ConvP& p);
+// 3x3 / stride 1 / padding 1 convs with blocked16 activations by Winograd F(2x2, 3x3) (winograd.cc; dnnl build)
+bool winogradEligible(const ConvP& p);
+void winogradForward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
+void winogradBackwardData(const ConvP& p, const float* dy, const float* w, float* dx);
+void setWinograd(bool on);
+bool winogradEnabled();
 void conv1Forward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
 void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db);
 void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am);

@@ -389,6 +389,7 @@ int convLayouts(const ConvP& p, bool bias) {
 
 void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);  // c == 1: x is never blocked
+  if (winogradEligible(p)) return winogradForward(p, x, w, b, y);
   ConvP q = p;
   q.n = paddedBatch(p.n);
   FwdEntry* e = &fwdEntry(q, b != nullptr);
@@ -409,6 +410,7 @@ void convForward(const ConvP& p, const float* x, const float* w, const float* b,
 }
 
 void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {
+  if (winogradEligible(p)) return winogradBackwardData(p, dy, w, dx);
   BwdDataEntry& e = bdEntry(p);
   SignalBlock guard(e.jitGemm);
   e.prim.execute(strm(), {{DNNL_ARG_DIFF_DST, e.dy.in(dy, -1, p.yb)},
@@ -440,6 +442,11 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
 // parallel region as x (two reorders and a wake-up fewer than convBackwardData + convBackwardWeights); activations
 // the caller already holds blocked are used where they are.
 void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db) {
+  if (dx && winogradEligible(p)) {
+    winogradBackwardData(p, dy, w, dx);
+    if (dw) convBackwardWeights(p, x, dy, dw, db);
+    return;
+  }
   BwdDataEntry* bd = dx ? &bdEntry(p) : nullptr;
   BwdWeiEntry* bw = dw && !conv1Eligible(p) ? &bwEntry(p, db != nullptr) : nullptr;
   const bool shared = bd && bw && bd->dy.own16 && bw->dy.own16 && bw->src.own16 &&
