@@ -213,6 +213,14 @@ Napi::Value ConvLayouts(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), convLayouts(p, bias));
 }
 
+// Which kernel a conv with these parameters (and activation layouts) runs on: "conv1" (first-layer kernels),
+// "winograd" (F(2x2, 3x3) for x / y / dx / dy; its weight gradient stays on the dense library) or "dense".
+Napi::Value ConvAlgorithm(const Napi::CallbackInfo& info) {
+  ConvP p = convParams(info, "convAlgorithm", 0);
+  const char* a = conv1Eligible(p) ? "conv1" : (denseIsDnnl() && winogradEligible(p)) ? "winograd" : "dense";
+  return Napi::String::New(info.Env(), a);
+}
+
 // Byte offset of a Float32Array's data from the previous 64-byte boundary (kernels load whole cache lines).
 Napi::Value Misalignment(const Napi::CallbackInfo& info) {
   F32 a = f32(info, "misalignment", 0, "a");
@@ -641,6 +649,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("gemm", Gemm);
   EXPORT("conv2dForward", ConvForward);
   EXPORT("conv2dLayouts", ConvLayouts);
+  EXPORT("convAlgorithm", ConvAlgorithm);
   EXPORT("reorderBlocked16", ReorderBlocked16);
   EXPORT("misalignment", Misalignment);
   EXPORT("conv2dBackwardData", ConvBackwardData);

@@ -232,6 +232,11 @@ for (const b of builds) {
       convP(2, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 2),
       convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1),
       convP(3, 16, 7, 7, 5, 3, 3, 1, 1, 1, 1),
+      // Winograd F(2x2, 3x3) on the oneDNN build (3x3, stride 1, padding 1, both activations blocked): 48 channels
+      // (a pair of 16-wide output blocks and a single one), 64 channels at 28x28, one image, a 1-row image
+      convP(3, 48, 9, 11, 48, 3, 3, 1, 1, 1, 1),
+      convP(2, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1),
+      convP(1, 32, 1, 13, 16, 3, 3, 1, 1, 1, 1),
     ];
     for (const p of blockedShapes) {
       itN(`conv2d with blocked16 activations ${p.n}x${p.c}x${p.h}x${p.w} k${p.k} ${p.kh}x${p.kw} s${p.strideH} g${p.groups}`, () => {
@@ -267,6 +272,42 @@ for (const b of builds) {
         }
       });
     }
+
+    itN("Winograd F(2x2, 3x3) runs exactly where eligible, matches the dense kernels, and can be switched off", () => {
+      const addon = loadAddon(addonPath(b.dir));
+      if ("error" in addon) throw new Error(addon.error);
+      const a = addon.addon;
+      const dnnl = a.info().dnnl;
+      const both = (p: Conv2dParams): Conv2dParams => ({ ...p, xBlocked: true, yBlocked: true });
+      const eligible = both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1));
+      expect(a.convAlgorithm(eligible)).toBe(dnnl ? "winograd" : "dense");
+      // not eligible: plain activations, stride 2, padding 0, groups, 1x1, channels not in 16s, the first layer
+      expect(a.convAlgorithm(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1))).toBe("dense");
+      expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 3, 3, 2, 2, 1, 1)))).toBe("dense");
+      expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 0, 0)))).toBe("dense");
+      expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 2)))).toBe("dense");
+      expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 1, 1, 1, 1, 0, 0)))).toBe("dense");
+      expect(a.convAlgorithm({ ...convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1), yBlocked: true })).toBe("conv1");
+      // the same numbers (to rounding) with Winograd on and off, forward and both backward passes
+      const p = eligible, S = p.h * p.w;
+      const x = toB(rand(p.n * p.c * S), p.n, p.c, S), w = rand(p.k * p.c * 9), bias = rand(p.k), dy = toB(rand(p.n * p.k * S), p.n, p.k, S);
+      const run = (on: boolean): Float32Array[] => {
+        a.setWinograd(on);
+        expect(a.convAlgorithm(p)).toBe(on && dnnl ? "winograd" : "dense");
+        const y = new Float32Array(x.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length), db = new Float32Array(p.k);
+        a.conv2dForward(x, w, bias, y, p);
+        a.conv2dBackward(x, dy, w, dx, dw, db, p);
+        return [y, dx, dw, db];
+      };
+      try {
+        const wino = run(true), dense = run(false);
+        for (let i = 0; i < 4; i++) close(wino[i]!, dense[i]!);
+        // and it really is another kernel: some rounding differs
+        if (dnnl) expect(wino[0]!.some((v, i) => v !== dense[0]![i])).toBe(true);
+      } finally {
+        a.setWinograd(true);
+      }
+    });
 
     itN("conv2dLayouts reports what the build takes natively, and blocked flags are checked", () => {
       const p = convP(8, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1);

@@ -6,13 +6,15 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Backend } from "../backend.js";
+import type { Backend, Conv2dParams } from "../backend.js";
 
 export interface NativeInfo {
   dnnl: boolean;
   dnnlVersion: string;
   isa: string;
   threads: number;
+  /** 3x3 stride-1 convs on blocked16 activations run Winograd F(2x2, 3x3) (forward and dx). */
+  winograd: boolean;
 }
 
 /** What the addon module exports (kernels have the Backend signatures). */
@@ -22,6 +24,10 @@ export interface NativeAddon extends Omit<Backend, "name" | "description"> {
   measureBandwidth(): number;
   /** Byte offset of the array's data past the previous 64-byte boundary. */
   misalignment(a: Float32Array): number;
+  /** Turns Winograd F(2x2, 3x3) for eligible convs on or off (default on; SPIKECUT_WINOGRAD=0 starts off). */
+  setWinograd(on: boolean): void;
+  /** The kernel family a conv with these parameters runs on: "conv1", "winograd" or "dense". */
+  convAlgorithm(p: Conv2dParams): "conv1" | "winograd" | "dense";
 }
 
 const require = createRequire(import.meta.url);
@@ -79,7 +85,8 @@ export function loadAddon(path?: string): { addon: NativeAddon } | { error: stri
 
 export function describe(info: NativeInfo): string {
   const lib = info.dnnl ? `oneDNN ${info.dnnlVersion}` : "fallback kernels";
-  return `native (${lib}, ${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
+  const wino = info.dnnl && info.winograd && info.isa === "avx512_core" ? ", Winograd 3x3" : "";
+  return `native (${lib}, ${info.isa}, ${info.threads} thread${info.threads === 1 ? "" : "s"}${wino})`;
 }
 
 /** The addon wrapped as a Backend; path defaults to SPIKECUT_NATIVE_PATH or build/Release/spikecut.node. */
