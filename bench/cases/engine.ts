@@ -2,6 +2,7 @@
 import { Tensor, batchNorm, blockedActivations, conv2d, getBackend, linear, matmul, noGrad, setBlockedActivations, tidy } from "../../src/engine/index.js";
 import { Rng } from "../../src/engine/random.js";
 import type { Conv2dParams, NeuronParams } from "../../src/engine/backend.js";
+import { loadAddon } from "../../src/engine/native/index.js";
 import type { BenchCase, Prepared } from "./types.js";
 
 const rng = new Rng(42);
@@ -41,6 +42,12 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
       };
       const probe = inMode(() => noGrad(() => conv2d(x, w, null, { padding: 1 })));
       Object.assign(extra, { output_layout: probe.layout === "blocked16" ? "blocked16" : "nchw" });
+      // which kernels run: Winograd does fewer multiplications, so its gflops / peak_pct are direct-conv equivalents
+      const addon = loadAddon();
+      if ("addon" in addon && getBackend().name === "native") {
+        const q = { ...convParamsOf(n, c, hw, k), xBlocked: x.layout === "blocked16", yBlocked: probe.layout === "blocked16" };
+        extra.algorithm = addon.addon.convAlgorithm(q);
+      }
       // every op case runs in a tidy scope, as training and inference do: outputs reuse pooled buffers
       if (!backward) return { level: "op", extra, run: () => inMode(() => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 })))) };
       const g = randn([n, k, hw, hw]).toLayout(probe.layout);
