@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Tensor, conv2d, mul, sum, relu, withBackend, tryNativeBackend, Rng } from "../../src/engine/index.js";
 import { setBlockedActivations } from "../../src/engine/layout.js";
+import { loadAddon } from "../../src/engine/native/index.js";
 import { expectClose, gradcheck, randn } from "../helpers/gradcheck.js";
 
 let saved = false;
@@ -83,8 +84,21 @@ describe("blocked16 tensors", () => {
           return [y.data, Float32Array.of(loss.item()), x.grad!.data, w1.grad!.data, w2.grad!.data, b2.grad!.data];
         };
         const plain = run(false);
-        const blocked = run(true);
-        plain.forEach((p, i) => expectClose(blocked[i]!, p, 1e-4, `buffer ${i}`));
+        // the layout bookkeeping on its own: the same dense kernels in both runs, so only reorders differ
+        const addon = be === "native" ? loadAddon() : null;
+        const setWinograd = (on: boolean): void => void (addon && "addon" in addon && addon.addon.setWinograd(on));
+        setWinograd(false);
+        try {
+          const blocked = run(true);
+          plain.forEach((p, i) => expectClose(blocked[i]!, p, 1e-4, `buffer ${i}`));
+        } finally {
+          setWinograd(true);
+        }
+        // with Winograd (blocked 3x3 convs, native oneDNN build) the rounding is another kernel's: on this quadratic
+        // loss the dense native kernels and the TypeScript reference already differ by up to 1.4e-4 in the weight
+        // gradients (measured), and Winograd lands as close to the reference as they do
+        const wino = run(true);
+        plain.forEach((p, i) => expectClose(wino[i]!, p, 5e-4, `buffer ${i} (Winograd)`));
       });
     });
   }
