@@ -684,6 +684,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     setWinograd(i[0].As<Napi::Boolean>().Value());
     return i.Env().Undefined();
   }));
+  exports.Set("setWinogradTile", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
+    if (i.Length() < 1 || !i[0].IsNumber()) throw Napi::TypeError::New(i.Env(), "setWinogradTile(m: 2 | 4)");
+    setWinogradTile(i[0].As<Napi::Number>().Int32Value());
+    return i.Env().Undefined();
+  }));
   exports.Set("measurePeakGflops", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
     return Napi::Number::New(i.Env(), measurePeakGflops());
   }));

@@ -68,6 +68,7 @@ bool winogradEligible(const ConvP& p);
 void winogradForward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
 void winogradBackwardData(const ConvP& p, const float* dy, const float* w, float* dx);
 void setWinograd(bool on);
+void setWinogradTile(int m);
 bool winogradEnabled();
 void conv1Forward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
 void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db);

@@ -232,11 +232,12 @@ for (const b of builds) {
       convP(2, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 2),
       convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1),
       convP(3, 16, 7, 7, 5, 3, 3, 1, 1, 1, 1),
-      // Winograd F(2x2, 3x3) on the oneDNN build (3x3, stride 1, padding 1, both activations blocked): 48 channels
-      // (a pair of 16-wide output blocks and a single one), 64 channels at 28x28, one image, a 1-row image
-      convP(3, 48, 9, 11, 48, 3, 3, 1, 1, 1, 1),
+      // Winograd on the oneDNN build (3x3, stride 1, padding 1, both activations blocked, >= 12x12, >= 32 channels):
+      // 48 channels (a pair of 16-wide output blocks and a single one) on a size that is no multiple of the tile,
+      // 64 channels at 28x28, 32 -> 96 on one image
+      convP(3, 48, 13, 15, 48, 3, 3, 1, 1, 1, 1),
       convP(2, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1),
-      convP(1, 32, 1, 13, 16, 3, 3, 1, 1, 1, 1),
+      convP(1, 32, 14, 12, 96, 3, 3, 1, 1, 1, 1),
     ];
     for (const p of blockedShapes) {
       itN(`conv2d with blocked16 activations ${p.n}x${p.c}x${p.h}x${p.w} k${p.k} ${p.kh}x${p.kw} s${p.strideH} g${p.groups}`, () => {
@@ -281,31 +282,44 @@ for (const b of builds) {
       const both = (p: Conv2dParams): Conv2dParams => ({ ...p, xBlocked: true, yBlocked: true });
       const eligible = both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1));
       expect(a.convAlgorithm(eligible)).toBe(dnnl ? "winograd" : "dense");
-      // not eligible: plain activations, stride 2, padding 0, groups, 1x1, channels not in 16s, the first layer
+      // not eligible: plain activations, stride 2, padding 0, groups, 1x1, below 12x12, 16 channels, the first layer
       expect(a.convAlgorithm(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1))).toBe("dense");
       expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 3, 3, 2, 2, 1, 1)))).toBe("dense");
       expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 0, 0)))).toBe("dense");
       expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 2)))).toBe("dense");
       expect(a.convAlgorithm(both(convP(4, 32, 14, 14, 32, 1, 1, 1, 1, 0, 0)))).toBe("dense");
+      expect(a.convAlgorithm(both(convP(4, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1)))).toBe("dense");
+      expect(a.convAlgorithm(both(convP(4, 16, 28, 28, 32, 3, 3, 1, 1, 1, 1)))).toBe("dense");
       expect(a.convAlgorithm({ ...convP(4, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1), yBlocked: true })).toBe("conv1");
-      // the same numbers (to rounding) with Winograd on and off, forward and both backward passes
-      const p = eligible, S = p.h * p.w;
-      const x = toB(rand(p.n * p.c * S), p.n, p.c, S), w = rand(p.k * p.c * 9), bias = rand(p.k), dy = toB(rand(p.n * p.k * S), p.n, p.k, S);
-      const run = (on: boolean): Float32Array[] => {
+      // against the plain reference and the dense kernels, both tile sizes, forward and both backward passes, on a
+      // size that is no multiple of either tile
+      const p = both(convP(3, 32, 13, 18, 48, 3, 3, 1, 1, 1, 1)), S = p.h * p.w;
+      const xp = rand(p.n * p.c * S), w = rand(p.k * p.c * 9), bias = rand(p.k), dyp = rand(p.n * p.k * S);
+      const x = toB(xp, p.n, p.c, S), dy = toB(dyp, p.n, p.k, S);
+      const plain = { ...p, xBlocked: false, yBlocked: false };
+      const y0 = new Float32Array(dyp.length), dx0 = new Float32Array(xp.length), dw0 = new Float32Array(w.length), db0 = new Float32Array(p.k);
+      js.conv2dForward(xp, w, bias, y0, plain);
+      js.conv2dBackward(xp, dyp, w, dx0, dw0, db0, plain);
+      const run = (on: boolean, tile: number): Float32Array[] => {
         a.setWinograd(on);
+        a.setWinogradTile(tile);
         expect(a.convAlgorithm(p)).toBe(on && dnnl ? "winograd" : "dense");
-        const y = new Float32Array(x.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length), db = new Float32Array(p.k);
+        const y = new Float32Array(y0.length), dx = new Float32Array(dx0.length), dw = new Float32Array(w.length), db = new Float32Array(p.k);
         a.conv2dForward(x, w, bias, y, p);
         a.conv2dBackward(x, dy, w, dx, dw, db, p);
-        return [y, dx, dw, db];
+        return [toP(y, p.n, p.k, S), toP(dx, p.n, p.c, S), dw, db];
       };
       try {
-        const wino = run(true), dense = run(false);
-        for (let i = 0; i < 4; i++) close(wino[i]!, dense[i]!);
-        // and it really is another kernel: some rounding differs
-        if (dnnl) expect(wino[0]!.some((v, i) => v !== dense[0]![i])).toBe(true);
+        const dense = run(false, 4);
+        for (const tile of [4, 2]) {
+          const wino = run(true, tile);
+          [y0, dx0, dw0, db0].forEach((r, i) => close(wino[i]!, r));
+          // and it really is another kernel: some rounding differs from the dense one
+          if (dnnl) expect(wino[0]!.some((v, i) => v !== dense[0]![i])).toBe(true);
+        }
       } finally {
         a.setWinograd(true);
+        a.setWinogradTile(2);
       }
     });
 

@@ -26,6 +26,8 @@ export interface NativeAddon extends Omit<Backend, "name" | "description"> {
   misalignment(a: Float32Array): number;
   /** Turns Winograd F(2x2, 3x3) for eligible convs on or off (default on; SPIKECUT_WINOGRAD=0 starts off). */
   setWinograd(on: boolean): void;
+  /** Winograd's output tile: 2 (F(2x2, 3x3), default) or 4 (F(4x4, 3x3): faster, ~10x the rounding error; SPIKECUT_WINOGRAD_TILE=4). */
+  setWinogradTile(m: 2 | 4): void;
   /** The kernel family a conv with these parameters runs on: "conv1", "winograd" or "dense". */
   convAlgorithm(p: Conv2dParams): "conv1" | "winograd" | "dense";
 }
