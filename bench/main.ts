@@ -87,6 +87,16 @@ function torchSetup(): { env: NodeJS.ProcessEnv; settings: Record<string, string
   return { env, settings, version: r.stdout.trim() };
 }
 
+/** CPU time the hypervisor gave to other guests (steal) and the total, in jiffies, from /proc/stat; null elsewhere. */
+function cpuTimes(): { steal: number; total: number } | null {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -212,6 +222,7 @@ async function main(): Promise<void> {
   const minRuns = Math.max(3, Math.ceil(20 / args.rounds));
   for (const c of selected) {
     const prep = await c.setup();
+    const cpu0 = cpuTimes();
     const ours: { median: number; min: number }[] = [];
     const torchRounds: TorchRound[] = [];
     const pcts: number[] = [];
@@ -226,6 +237,7 @@ async function main(): Promise<void> {
         if (t) torchRounds.push(t);
       }
     }
+    const cpu1 = cpuTimes();
     const oursMs = median(ours.map((o) => o.median));
     const torchT = torchRounds.length === args.rounds ? combineTorch(torchRounds) : null;
     const torchMs = torchT?.median ?? null;
@@ -246,6 +258,9 @@ async function main(): Promise<void> {
       rounds: args.rounds,
       // how far the comparison moves while the machine's load changes
       ratio_by_round: torchT ? ours.map((o, i) => round(torchRounds[i]!.median / o.median, 2)) : null,
+      // share of this VM's CPU time the hypervisor gave to other guests while the case ran (both sides alike):
+      // above a few percent, absolute times are inflated and medians noisy
+      steal_pct: cpu0 && cpu1 && cpu1.total > cpu0.total ? round((100 * (cpu1.steal - cpu0.steal)) / (cpu1.total - cpu0.total), 1) : null,
     };
     if (torchT?.layout) {
       line.torch_layout = torchT.layout;

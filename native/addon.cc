@@ -678,7 +678,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("sgdStep", SgdStep);
   EXPORT("adamStep", AdamStep);
   EXPORT("info", Info);
-  // Winograd F(2x2, 3x3) for eligible 3x3 convs (on by default; SPIKECUT_WINOGRAD=0 starts with it off)
+  // Winograd F(2x2, 3x3) (or F(4x4, 3x3)) for eligible 3x3 convs (off by default; SPIKECUT_WINOGRAD=1 starts on)
   exports.Set("setWinograd", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
     if (i.Length() < 1 || !i[0].IsBoolean()) throw Napi::TypeError::New(i.Env(), "setWinograd(on: boolean)");
     setWinograd(i[0].As<Napi::Boolean>().Value());

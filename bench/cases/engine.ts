@@ -15,11 +15,12 @@ const randn = (shape: number[], requiresGrad = false): Tensor => Tensor.randn(sh
  * plain NCHW tensors (blocked activations switched off while they run), so every call reorders in and out. A
  * one-channel input (first layer) is plain either way; its output is blocked16 in the default cases.
  */
-function convCase(n: number, c: number, hw: number, k: number, backward: boolean, layout: "blocked16" | "nchw" = "blocked16"): BenchCase {
+function convCase(n: number, c: number, hw: number, k: number, backward: boolean, layout: "blocked16" | "nchw" = "blocked16",
+                  winograd: 0 | 2 | 4 = 0): BenchCase {
   const flopsFwd = 2 * n * k * hw * hw * c * 9;
   // First layer (c = 1): nothing upstream needs dx, so backward is dw only, as in a real network.
   const needDx = c > 1;
-  const suffix = layout === "nchw" ? "_nchw" : "";
+  const suffix = (layout === "nchw" ? "_nchw" : "") + (winograd ? `_winograd${winograd}` : "");
   return {
     name: `conv2d_${n}x${c}x${hw}x${hw}_k3_${backward ? "fwd_bwd" : "fwd"}${suffix}`,
     kind: "compute",
@@ -31,22 +32,29 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
       const x = new Tensor(blockIn ? x0.toLayout("blocked16").storage : x0.storage, x0.shape, backward && needDx, blockIn ? "blocked16" : "plain");
       const w = randn([k, c, 3, 3], backward).requiresGrad_(backward);
       const extra: Record<string, unknown> = { layout: blockIn ? "blocked16" : "nchw" };
+      const native = loadAddon();
+      const wino = "addon" in native ? native.addon : null;
       const inMode = <T>(fn: () => T): T => {
         const prev = blockedActivations();
         if (layout === "nchw") setBlockedActivations(false);
+        // the opt-in Winograd cases switch it on for their own calls only
+        if (winograd && wino) {
+          wino.setWinograd(true);
+          wino.setWinogradTile(winograd);
+        }
         try {
           return fn();
         } finally {
           setBlockedActivations(prev);
+          if (winograd && wino) wino.setWinograd(false);
         }
       };
       const probe = inMode(() => noGrad(() => conv2d(x, w, null, { padding: 1 })));
       Object.assign(extra, { output_layout: probe.layout === "blocked16" ? "blocked16" : "nchw" });
       // which kernels run: Winograd does fewer multiplications, so its gflops / peak_pct are direct-conv equivalents
-      const addon = loadAddon();
-      if ("addon" in addon && getBackend().name === "native") {
+      if (wino && getBackend().name === "native") {
         const q = { ...convParamsOf(n, c, hw, k), xBlocked: x.layout === "blocked16", yBlocked: probe.layout === "blocked16" };
-        extra.algorithm = addon.addon.convAlgorithm(q);
+        extra.algorithm = inMode(() => wino.convAlgorithm(q)) + (winograd && inMode(() => wino.convAlgorithm(q)) === "winograd" ? ` F(${winograd}x${winograd},3x3)` : "");
       }
       // every op case runs in a tidy scope, as training and inference do: outputs reuse pooled buffers
       if (!backward) return { level: "op", extra, run: () => inMode(() => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 })))) };
@@ -168,6 +176,12 @@ export const cases: BenchCase[] = [
   convCase(64, 1, 28, 32, true),
   convCase(64, 1, 28, 32, false, "nchw"),
   convCase(64, 1, 28, 32, true, "nchw"),
+  // opt-in Winograd (SPIKECUT_WINOGRAD=1): the issue's shape and vgg-small's 28x28 layer, beside its direct run
+  convCase(64, 32, 14, 32, true, "blocked16", 2),
+  convCase(64, 32, 14, 32, true, "blocked16", 4),
+  convCase(64, 32, 28, 32, true),
+  convCase(64, 32, 28, 32, true, "blocked16", 2),
+  convCase(64, 32, 28, 32, true, "blocked16", 4),
   matmulCase,
   linearCase(128, 3136, 256, false),
   linearCase(128, 3136, 256, true),

@@ -274,11 +274,13 @@ for (const b of builds) {
       });
     }
 
-    itN("Winograd F(2x2, 3x3) runs exactly where eligible, matches the dense kernels, and can be switched off", () => {
+    itN("Winograd (opt-in) runs exactly where eligible, matches the reference with either tile, and switches off", () => {
       const addon = loadAddon(addonPath(b.dir));
       if ("error" in addon) throw new Error(addon.error);
       const a = addon.addon;
       const dnnl = a.info().dnnl;
+      const before = a.info().winograd;
+      a.setWinograd(true);
       const both = (p: Conv2dParams): Conv2dParams => ({ ...p, xBlocked: true, yBlocked: true });
       const eligible = both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1));
       expect(a.convAlgorithm(eligible)).toBe(dnnl ? "winograd" : "dense");
@@ -318,7 +320,7 @@ for (const b of builds) {
           if (dnnl) expect(wino[0]!.some((v, i) => v !== dense[0]![i])).toBe(true);
         }
       } finally {
-        a.setWinograd(true);
+        a.setWinograd(before);
         a.setWinogradTile(2);
       }
     });

@@ -13,7 +13,7 @@ export interface NativeInfo {
   dnnlVersion: string;
   isa: string;
   threads: number;
-  /** 3x3 stride-1 convs on blocked16 activations run Winograd F(2x2, 3x3) (forward and dx). */
+  /** 3x3 stride-1 convs on blocked16 activations run Winograd (forward and dx); off unless SPIKECUT_WINOGRAD=1. */
   winograd: boolean;
 }
 
@@ -24,7 +24,7 @@ export interface NativeAddon extends Omit<Backend, "name" | "description"> {
   measureBandwidth(): number;
   /** Byte offset of the array's data past the previous 64-byte boundary. */
   misalignment(a: Float32Array): number;
-  /** Turns Winograd F(2x2, 3x3) for eligible convs on or off (default on; SPIKECUT_WINOGRAD=0 starts off). */
+  /** Turns Winograd for eligible convs on or off (default off; SPIKECUT_WINOGRAD=1 starts on). */
   setWinograd(on: boolean): void;
   /** Winograd's output tile: 2 (F(2x2, 3x3), default) or 4 (F(4x4, 3x3): faster, ~10x the rounding error; SPIKECUT_WINOGRAD_TILE=4). */
   setWinogradTile(m: 2 | 4): void;
@@ -154,4 +154,18 @@ export function nativeMeasure(path?: string): { peakGflops: number; bandwidthGBs
   const r = loadAddon(path);
   if ("error" in r) return null;
   return { peakGflops: r.addon.measurePeakGflops(), bandwidthGBs: r.addon.measureBandwidth() };
+}
+
+/**
+ * Opt-in Winograd for 3x3 / stride-1 / padding-1 convs on blocked activations (forward and the input gradient; from
+ * 12x12 and 32 channels): tile 2 = F(2x2, 3x3), rounding as close to the reference as the direct kernels; tile 4 =
+ * F(4x4, 3x3), fewer multiplications, about ten times the rounding error. Off by default (SPIKECUT_WINOGRAD=1 /
+ * SPIKECUT_WINOGRAD_TILE=4 set it at start-up). Returns false when the native oneDNN build is not loaded (no effect).
+ */
+export function setWinograd(on: boolean, tile: 2 | 4 = 2): boolean {
+  const r = loadAddon();
+  if ("error" in r || !r.addon.info().dnnl) return false;
+  r.addon.setWinograd(on);
+  r.addon.setWinogradTile(tile);
+  return true;
 }
