@@ -220,7 +220,13 @@ async function main(): Promise<void> {
   const share = args.budget / args.rounds;
   // at least 20 timed runs per side in all, as when each side ran in one block
   const minRuns = Math.max(3, Math.ceil(20 / args.rounds));
-  for (const c of selected) {
+  for (const [ci, c] of selected.entries()) {
+    // a peer no later case needs ends now (its processes and the tensors it keeps would only add load and memory)
+    for (const [script, p] of peers)
+      if (!selected.slice(ci).some((d) => d.torch === script)) {
+        p.close();
+        peers.delete(script);
+      }
     const prep = await c.setup();
     const cpu0 = cpuTimes();
     const ours: { median: number; min: number }[] = [];

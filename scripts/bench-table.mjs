@@ -26,6 +26,8 @@ for (const o of objs.filter((x) => "case" in x)) {
   if (o.images !== undefined) notes.push(`${Math.round(o.images / (o.ours_ms / 1000))} images/s`);
   if (o.events !== undefined) notes.push(`${(o.events / (o.ours_ms / 1000) / 1e6).toFixed(1)} M events/s`);
   if (o.target_ms !== undefined) notes.push(`target < ${o.target_ms} ms`);
+  if (o.algorithm !== undefined) notes.push(`kernels: ${o.algorithm}`);
+  if (o.steal_pct !== undefined && o.steal_pct !== null) notes.push(`steal ${fmt(o.steal_pct, 0)} %`);
   const more = others.map((m) => ` ${fmt(m.get(o.case)?.ratio)} |`).join("");
   console.log(`| ${o.case} | ${fmt(o.ours_ms)} | ${fmt(o.torch_ms)} | ${fmt(o.ratio)} |${more} ${fmt(o.gflops, 1)} | ${fmt(o.peak_pct, 1)} | ${fmt(o.gbps, 1)} | ${fmt(o.bandwidth_pct, 1)} | ${notes.join("; ")} |`);
 }
