@@ -262,8 +262,10 @@ async function main(): Promise<void> {
       ours_min_ms: round(Math.min(...ours.map((o) => o.min))),
       torch_min_ms: round(torchT?.min ?? null),
       rounds: args.rounds,
-      // how far the comparison moves while the machine's load changes
+      // how far the comparison moves while the machine's load changes, and its median: each round compares the two
+      // sides under the same load, which the ratio of the two medians (the contract's `ratio`) does not guarantee
       ratio_by_round: torchT ? ours.map((o, i) => round(torchRounds[i]!.median / o.median, 2)) : null,
+      ratio_paired: torchT ? round(median(ours.map((o, i) => torchRounds[i]!.median / o.median)), 2) : null,
       // share of this VM's CPU time the hypervisor gave to other guests while the case ran (both sides alike):
       // above a few percent, absolute times are inflated and medians noisy
       steal_pct: cpu0 && cpu1 && cpu1.total > cpu0.total ? round((100 * (cpu1.steal - cpu0.steal)) / (cpu1.total - cpu0.total), 1) : null,

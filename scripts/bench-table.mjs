@@ -11,8 +11,16 @@ const rss = objs.find((o) => "peak_rss_mb" in o);
 const fmt = (v, d = 2) => (v === null || v === undefined ? "–" : typeof v === "number" ? v.toFixed(d) : String(v));
 if (head) console.log("```\n" + JSON.stringify(head) + "\n```\n");
 const label = (f, i) => f.match(/run\d+/)?.[0] ?? `file ${i + 2}`;
-const extra = process.argv.slice(3).map((f, i) => ` ratio, ${label(f, i)} |`).join("");
-console.log(`| case | ours ms | PyTorch ms | ratio |${extra} GFLOP/s | % of peak | GB/s | % of bandwidth | notes |`);
+const extra = process.argv.slice(3).map((f, i) => ` ratio (paired), ${label(f, i)} |`).join("");
+// paired = median of the per-round ratios (each round times both sides under the same load)
+const paired = (o) => {
+  if (!o || !Array.isArray(o.ratio_by_round)) return o?.ratio;
+  const s = [...o.ratio_by_round].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const both = (o) => (o?.ratio === null || o?.ratio === undefined ? "–" : `${fmt(o.ratio)} (${fmt(paired(o))})`);
+console.log(`| case | ours ms | PyTorch ms | ratio (paired) |${extra} GFLOP/s | % of peak | GB/s | % of bandwidth | notes |`);
 console.log(`|---|---|---|---|${others.map(() => "---|").join("")}---|---|---|---|---|`);
 for (const o of objs.filter((x) => "case" in x)) {
   const notes = [];
@@ -28,7 +36,7 @@ for (const o of objs.filter((x) => "case" in x)) {
   if (o.target_ms !== undefined) notes.push(`target < ${o.target_ms} ms`);
   if (o.algorithm !== undefined) notes.push(`kernels: ${o.algorithm}`);
   if (o.steal_pct !== undefined && o.steal_pct !== null) notes.push(`steal ${fmt(o.steal_pct, 0)} %`);
-  const more = others.map((m) => ` ${fmt(m.get(o.case)?.ratio)} |`).join("");
-  console.log(`| ${o.case} | ${fmt(o.ours_ms)} | ${fmt(o.torch_ms)} | ${fmt(o.ratio)} |${more} ${fmt(o.gflops, 1)} | ${fmt(o.peak_pct, 1)} | ${fmt(o.gbps, 1)} | ${fmt(o.bandwidth_pct, 1)} | ${notes.join("; ")} |`);
+  const more = others.map((m) => ` ${both(m.get(o.case))} |`).join("");
+  console.log(`| ${o.case} | ${fmt(o.ours_ms)} | ${fmt(o.torch_ms)} | ${both(o)} |${more} ${fmt(o.gflops, 1)} | ${fmt(o.peak_pct, 1)} | ${fmt(o.gbps, 1)} | ${fmt(o.bandwidth_pct, 1)} | ${notes.join("; ")} |`);
 }
 if (rss) console.log(`\nPeak RSS of the bench process: ${rss.peak_rss_mb} MB.`);
