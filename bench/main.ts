@@ -19,7 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getBackend } from "../src/engine/index.js";
 import { nativeMeasure } from "../src/engine/native/index.js";
-import { allCases, type BenchCase } from "./cases/index.js";
+import { allCases } from "./cases/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Works from bench/ (tsx) and from dist/bench/ (compiled).
