@@ -26,7 +26,7 @@ import { tidy } from "../../src/engine/memory.js";
 import { getPolicy } from "../../src/cutoff/index.js";
 import type { SpikingModel } from "../../src/models/spiking-model.js";
 import type { BenchCase, Prepared } from "./types.js";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../../src/train/config.js";
@@ -89,8 +89,13 @@ async function trainedVggSmall(): Promise<SpikingModel> {
     {},
     "bench config",
   );
-  const r = await train(config, { progress: false });
-  return convertToSNN(r.model as SpikingModel, { T });
+  try {
+    const r = await train(config, { progress: false });
+    return convertToSNN(r.model as SpikingModel, { T });
+  } finally {
+    // its checkpoints are of no use after the bench
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 const N_TEST = 1024;
