@@ -113,31 +113,37 @@ export function inferAnytime(model: SpikingModel, data: InferenceData, opts: Any
           let Y: Float32Array = new Float32Array(B * K);
           const active: number[] = [];
           for (let t = 0; t < T; t++) {
-            const A = rows.length;
-            active.push(A);
-            const xt = xs ? new Tensor(xs, [A, ...inner]) : new Tensor(frameAt(b.x, b.shape, t, rows), [A, ...inner]);
-            const o = model.step(xt).data;
-            stepsRun += A;
-            for (let i = 0; i < A * K; i++) Y[i] = Y[i]! + o[i]!; // float32 store: fl32(Y + O)
-            const last = t === T - 1;
-            let keep = 0;
-            const keepRows = new Int32Array(A);
-            for (let i = 0; i < A; i++) {
-              const y = Y.subarray(i * K, (i + 1) * K);
-              if (last || policy.fires(state, y, t)) {
-                const n = off + rows[i]!;
-                predictions[n] = argmaxOfRow(y);
-                timesteps[n] = t + 1;
-              } else keepRows[keep++] = i;
-            }
-            if (keep === 0 || last) break;
-            if (keep < A) {
-              const sel = keepRows.subarray(0, keep);
-              model.selectSamples(sel);
-              Y = gatherSampleRows(Y, A, sel);
-              if (xs) xs = gatherSampleRows(xs, A, sel);
-              rows = Int32Array.from(sel, (i) => rows[i]!);
-            }
+            // each step's activations return to the pool when the step is done: only the neuron states (never
+            // pooled) and the accumulated outputs carry over, so a batch holds one step's buffers, not T steps'
+            const done = tidy((): boolean => {
+              const A = rows.length;
+              active.push(A);
+              const xt = xs ? new Tensor(xs, [A, ...inner]) : new Tensor(frameAt(b.x, b.shape, t, rows), [A, ...inner]);
+              const o = model.step(xt).data;
+              stepsRun += A;
+              for (let i = 0; i < A * K; i++) Y[i] = Y[i]! + o[i]!; // float32 store: fl32(Y + O)
+              const last = t === T - 1;
+              let keep = 0;
+              const keepRows = new Int32Array(A);
+              for (let i = 0; i < A; i++) {
+                const y = Y.subarray(i * K, (i + 1) * K);
+                if (last || policy.fires(state, y, t)) {
+                  const n = off + rows[i]!;
+                  predictions[n] = argmaxOfRow(y);
+                  timesteps[n] = t + 1;
+                } else keepRows[keep++] = i;
+              }
+              if (keep === 0 || last) return true;
+              if (keep < A) {
+                const sel = keepRows.subarray(0, keep);
+                model.selectSamples(sel);
+                Y = gatherSampleRows(Y, A, sel);
+                if (xs) xs = gatherSampleRows(xs, A, sel);
+                rows = Int32Array.from(sel, (i) => rows[i]!);
+              }
+              return false;
+            });
+            if (done) break;
           }
           model.resetState();
           activePerStep.push(active);

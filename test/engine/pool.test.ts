@@ -92,6 +92,23 @@ describe("tidy", () => {
     }
   });
 
+  it("lends an idle buffer of a larger class (up to twice the size) before allocating, as a shrinking batch needs", () => {
+    clearPool();
+    tidy(() => void allocZeroed(BIG));
+    expect(poolStats().idleBuffers).toBe(1);
+    const { idle, bytes, length } = tidy(() => {
+      const a = allocUninit(Math.floor(BIG * 0.7)); // another size class, still more than half of BIG
+      return { idle: poolStats().idleBuffers, bytes: a.buffer.byteLength, length: a.length };
+    });
+    expect(idle).toBe(0); // taken from the pool, not allocated
+    expect(bytes).toBe(BIG * 4 + 64);
+    expect(length).toBe(Math.floor(BIG * 0.7));
+    // below half the size a buffer is not lent: a fresh one of the small class is made
+    const small = tidy(() => ({ idle: poolStats().idleBuffers, bytes: allocUninit(Math.floor(BIG * 0.4)).buffer.byteLength }));
+    expect(small.idle).toBe(1);
+    expect(small.bytes).toBeLessThan(BIG * 4);
+  });
+
   it("does not pool small buffers or allocations outside a scope", () => {
     tidy(() => allocZeroed(16));
     allocZeroed(BIG);

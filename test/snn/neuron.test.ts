@@ -155,6 +155,23 @@ describe("single-step == multi-step", () => {
       expect(Array.from(y.data)).toEqual([...yf.data.subarray(6, 9), ...yf.data.subarray(0, 3)]);
     });
   });
+
+  it("selectSamples with rows in batch order (anytime inference) compacts the state in place", () => {
+    const x = Tensor.randn([5, 3], new Rng(6), 1);
+    const full = new LIFNode();
+    full.setStepMode("single");
+    const part = new LIFNode();
+    part.setStepMode("single");
+    noGrad(() => {
+      full.forward(x);
+      part.forward(x);
+      part.selectSamples(Int32Array.of(1, 3, 4));
+      part.selectSamples(Int32Array.of(0, 2)); // rows 1 and 4 of the original batch
+      const y = part.forward(Tensor.from([...x.data.subarray(3, 6), ...x.data.subarray(12, 15)], [2, 3]));
+      const yf = full.forward(x);
+      expect(Array.from(y.data)).toEqual([...yf.data.subarray(3, 6), ...yf.data.subarray(12, 15)]);
+    });
+  });
 });
 
 describe("fused kernels: native vs js backend", () => {
