@@ -15,7 +15,7 @@
 // with U = G g G^T the transformed weights. The backward pass for x is the same computation with the weights
 // flipped and their in/out channels swapped. The weight gradient stays on oneDNN: its transpose F(3x3, 2x2) was
 // written and measured at parity with oneDNN's direct kernel (0.93-1.05x on the vgg-small shapes), so not kept.
-// Rounding differs from a direct conv (norm-relative error against the float64-free TypeScript reference: 1-2.4e-6
+// Rounding differs from a direct conv (norm-relative error against the TypeScript reference: 1-2.4e-6
 // for 4x4, 3.5e-7 for 2x2, 3e-7 for oneDNN's direct kernel).
 #include <immintrin.h>
 #include <omp.h>
@@ -26,7 +26,6 @@
 
 namespace spikecut {
 namespace {
-
 
 // Off by default: on vgg-small it changed whole training steps by 0.96-1.07x (in-process A/B), within the host's
 // noise, while it does change the rounding (and so the trajectory) of training. SPIKECUT_WINOGRAD=1 turns it on.
