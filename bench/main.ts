@@ -126,13 +126,6 @@ function timeOurs(run: () => void, budget: number, minRuns: number, warmup: numb
   return { median: median(times), min: Math.min(...times) };
 }
 
-interface TorchRound {
-  median: number;
-  min: number;
-  layout?: string;
-  byLayout?: Record<string, number>;
-}
-
 /** One long-lived PyTorch peer per script, answering one JSON line per request (common.py's --serve). */
 class TorchPeer {
   private readonly proc: ChildProcessWithoutNullStreams;
@@ -148,7 +141,7 @@ class TorchPeer {
     this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
   }
 
-  async round(name: string, budget: number, minRuns: number, warmup: number): Promise<TorchRound | null> {
+  async round(name: string, budget: number, minRuns: number, warmup: number): Promise<Timing | null> {
     if (this.dead) return null;
     this.proc.stdin.write(JSON.stringify({ case: name, budget, min_runs: minRuns, warmup }) + "\n");
     for (;;) {
@@ -174,7 +167,7 @@ class TorchPeer {
 }
 
 /** The median of the rounds' medians (per PyTorch memory format when it ran several) and the fastest single run. */
-function combineTorch(rounds: TorchRound[]): Timing | null {
+function combineTorch(rounds: Timing[]): Timing | null {
   if (rounds.length === 0) return null;
   const min = Math.min(...rounds.map((r) => r.min));
   const layouts = Object.keys(rounds[0]!.byLayout ?? {});
@@ -230,7 +223,7 @@ async function main(): Promise<void> {
     const prep = await c.setup();
     const cpu0 = cpuTimes();
     const ours: { median: number; min: number }[] = [];
-    const torchRounds: TorchRound[] = [];
+    const torchRounds: Timing[] = [];
     const pcts: number[] = [];
     for (let r = 0; r < args.rounds; r++) {
       const m = backend.name === "native" ? nativeMeasure() : null;
@@ -248,6 +241,7 @@ async function main(): Promise<void> {
     const torchT = torchRounds.length === args.rounds ? combineTorch(torchRounds) : null;
     const torchMs = torchT?.median ?? null;
     const rate = c.work / (oursMs * 1e-3) / 1e9; // GFLOP/s or GB/s
+    const perRound = torchT ? ours.map((o, i) => torchRounds[i]!.median / o.median) : null;
     const pct = pcts.length ? median(pcts) : null;
     const line: Record<string, unknown> = {
       case: c.name,
@@ -264,8 +258,8 @@ async function main(): Promise<void> {
       rounds: args.rounds,
       // how far the comparison moves while the machine's load changes, and its median: each round compares the two
       // sides under the same load, which the ratio of the two medians (the contract's `ratio`) does not guarantee
-      ratio_by_round: torchT ? ours.map((o, i) => round(torchRounds[i]!.median / o.median, 2)) : null,
-      ratio_paired: torchT ? round(median(ours.map((o, i) => torchRounds[i]!.median / o.median)), 2) : null,
+      ratio_by_round: perRound?.map((q) => round(q, 2)) ?? null,
+      ratio_paired: perRound ? round(median(perRound), 2) : null,
       // share of this VM's CPU time the hypervisor gave to other guests while the case ran (both sides alike):
       // above a few percent, absolute times are inflated and medians noisy
       steal_pct: cpu0 && cpu1 && cpu1.total > cpu0.total ? round((100 * (cpu1.steal - cpu0.steal)) / (cpu1.total - cpu0.total), 1) : null,

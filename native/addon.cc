@@ -608,6 +608,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("dnnlVersion", denseIsDnnl() ? lib.substr(lib.find(' ') + 1) : std::string(""));
   o.Set("isa", isaName());
   o.Set("winograd", winogradEnabled());
+  o.Set("winogradTile", winogradTile());
   o.Set("threads", threads());
   return o;
 }

@@ -70,6 +70,7 @@ void winogradBackwardData(const ConvP& p, const float* dy, const float* w, float
 void setWinograd(bool on);
 void setWinogradTile(int m);
 bool winogradEnabled();
+int winogradTile();
 void conv1Forward(const ConvP& p, const float* x, const float* w, const float* b, float* y);
 void conv1BackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw, float* db);
 void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am);

@@ -442,8 +442,8 @@ void convBackwardWeights(const ConvP& p, const float* x, const float* dy, float*
 // parallel region as x (two reorders and a wake-up fewer than convBackwardData + convBackwardWeights); activations
 // the caller already holds blocked are used where they are.
 void convBackward(const ConvP& p, const float* x, const float* dy, const float* w, float* dx, float* dw, float* db) {
-  if (dx && winogradEligible(p)) {
-    winogradBackwardData(p, dy, w, dx);
+  if (winogradEligible(p)) {  // dx by Winograd: no blocked dy to share with the weight gradient's primitive
+    if (dx) convBackwardData(p, dy, w, dx);
     if (dw) convBackwardWeights(p, x, dy, dw, db);
     return;
   }

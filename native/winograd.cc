@@ -271,6 +271,7 @@ std::vector<float>& weightScratch() {
 
 void setWinograd(bool on) { enabledFlag() = on; }
 void setWinogradTile(int m) { tileSize() = m == 4 ? 4 : 2; }
+int winogradTile() { return tileSize(); }
 bool winogradEnabled() { return enabledFlag(); }
 
 // Where it pays (in-process A/B against oneDNN's direct kernel, forward and dx, 64 images): 28x28 with 32 or 64

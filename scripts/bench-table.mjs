@@ -12,8 +12,10 @@ const fmt = (v, d = 2) => (v === null || v === undefined ? "–" : typeof v === 
 if (head) console.log("```\n" + JSON.stringify(head) + "\n```\n");
 const label = (f, i) => f.match(/run\d+/)?.[0] ?? `file ${i + 2}`;
 const extra = process.argv.slice(3).map((f, i) => ` ratio (paired), ${label(f, i)} |`).join("");
-// paired = median of the per-round ratios (each round times both sides under the same load)
+// paired = median of the per-round ratios (each round times both sides under the same load); files from before the
+// bench printed ratio_paired get it from ratio_by_round
 const paired = (o) => {
+  if (o?.ratio_paired !== undefined) return o.ratio_paired;
   if (!o || !Array.isArray(o.ratio_by_round)) return o?.ratio;
   const s = [...o.ratio_by_round].sort((a, b) => a - b);
   const m = s.length >> 1;

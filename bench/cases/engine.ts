@@ -32,29 +32,34 @@ function convCase(n: number, c: number, hw: number, k: number, backward: boolean
       const x = new Tensor(blockIn ? x0.toLayout("blocked16").storage : x0.storage, x0.shape, backward && needDx, blockIn ? "blocked16" : "plain");
       const w = randn([k, c, 3, 3], backward).requiresGrad_(backward);
       const extra: Record<string, unknown> = { layout: blockIn ? "blocked16" : "nchw" };
-      const native = loadAddon();
-      const wino = "addon" in native ? native.addon : null;
+      const loaded = loadAddon();
+      const addon = "addon" in loaded ? loaded.addon : null;
       const inMode = <T>(fn: () => T): T => {
         const prev = blockedActivations();
         if (layout === "nchw") setBlockedActivations(false);
-        // the opt-in Winograd cases switch it on for their own calls only
-        if (winograd && wino) {
-          wino.setWinograd(true);
-          wino.setWinogradTile(winograd);
+        // the opt-in Winograd cases switch it on for their own calls only, then restore what was set
+        const before = winograd && addon ? addon.info() : null;
+        if (winograd && addon) {
+          addon.setWinograd(true);
+          addon.setWinogradTile(winograd);
         }
         try {
           return fn();
         } finally {
           setBlockedActivations(prev);
-          if (winograd && wino) wino.setWinograd(false);
+          if (before && addon) {
+            addon.setWinograd(before.winograd);
+            addon.setWinogradTile(before.winogradTile);
+          }
         }
       };
       const probe = inMode(() => noGrad(() => conv2d(x, w, null, { padding: 1 })));
       Object.assign(extra, { output_layout: probe.layout === "blocked16" ? "blocked16" : "nchw" });
       // which kernels run: Winograd does fewer multiplications, so its gflops / peak_pct are direct-conv equivalents
-      if (wino && getBackend().name === "native") {
+      if (addon && getBackend().name === "native") {
         const q = { ...convParamsOf(n, c, hw, k), xBlocked: x.layout === "blocked16", yBlocked: probe.layout === "blocked16" };
-        extra.algorithm = inMode(() => wino.convAlgorithm(q)) + (winograd && inMode(() => wino.convAlgorithm(q)) === "winograd" ? ` F(${winograd}x${winograd},3x3)` : "");
+        const algorithm = inMode(() => addon.convAlgorithm(q));
+        extra.algorithm = algorithm === "winograd" ? `winograd F(${winograd}x${winograd},3x3)` : algorithm;
       }
       // every op case runs in a tidy scope, as training and inference do: outputs reuse pooled buffers
       if (!backward) return { level: "op", extra, run: () => inMode(() => tidy(() => void noGrad(() => conv2d(x, w, null, { padding: 1 })))) };

@@ -279,7 +279,7 @@ for (const b of builds) {
       if ("error" in addon) throw new Error(addon.error);
       const a = addon.addon;
       const dnnl = a.info().dnnl;
-      const before = a.info().winograd;
+      const before = a.info();
       a.setWinograd(true);
       const both = (p: Conv2dParams): Conv2dParams => ({ ...p, xBlocked: true, yBlocked: true });
       const eligible = both(convP(4, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1));
@@ -320,8 +320,8 @@ for (const b of builds) {
           if (dnnl) expect(wino[0]!.some((v, i) => v !== dense[0]![i])).toBe(true);
         }
       } finally {
-        a.setWinograd(before);
-        a.setWinogradTile(2);
+        a.setWinograd(before.winograd);
+        a.setWinogradTile(before.winogradTile);
       }
     });
 

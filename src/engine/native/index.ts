@@ -15,6 +15,8 @@ export interface NativeInfo {
   threads: number;
   /** 3x3 stride-1 convs on blocked16 activations run Winograd (forward and dx); off unless SPIKECUT_WINOGRAD=1. */
   winograd: boolean;
+  /** Winograd's output tile edge: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)). */
+  winogradTile: 2 | 4;
 }
 
 /** What the addon module exports (kernels have the Backend signatures). */
