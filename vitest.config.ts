@@ -9,7 +9,9 @@ export default defineConfig({
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     // every uninitialised allocation starts as NaN in tests, so a kernel that does not overwrite its output fails
-    env: { SPIKECUT_POISON_UNINIT: "1" },
+    // and buffers going back to the pool are detached (strict mode), so code that keeps a raw array past its tidy
+    // scope reads an empty array instead of a later step's values
+    env: { SPIKECUT_POISON_UNINIT: "1", SPIKECUT_POOL_DETACH: "1" },
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

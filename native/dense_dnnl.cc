@@ -387,13 +387,9 @@ int convLayouts(const ConvP& p, bool bias) {
   return (e.src.own16 ? 1 : 0) | (e.dst.own16 ? 2 : 0);
 }
 
-void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
-  if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);  // c == 1: x is never blocked
-  if (winogradEligible(p)) return winogradForward(p, x, w, b, y);
-  ConvP q = p;
-  q.n = paddedBatch(p.n);
-  FwdEntry* e = &fwdEntry(q, b != nullptr);
-  if (q.n != p.n && !(e->src.own16 && e->dst.own16)) e = &fwdEntry(p, b != nullptr);
+namespace {
+
+void runForward(FwdEntry* e, const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   const int64_t rows = p.n;
   SignalBlock guard(e->jitGemm);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e->src.in(x, rows, p.xb)},
@@ -407,6 +403,35 @@ void convForward(const ConvP& p, const float* x, const float* w, const float* b,
   e->prim.execute(strm(), args);
   e->dst.finish(rows);
   strm().wait();
+}
+
+bool inPlace16(const FwdEntry& e) { return e.src.own16 && e.dst.own16; }
+
+}  // namespace
+
+void convForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
+  if (conv1Eligible(p)) return conv1Forward(p, x, w, b, y);  // c == 1: x is never blocked
+  if (winogradEligible(p)) return winogradForward(p, x, w, b, y);
+  ConvP q = p;
+  q.n = paddedBatch(p.n);
+  FwdEntry* e = &fwdEntry(q, b != nullptr);
+  if (q.n != p.n && p.xb && p.yb && inPlace16(*e)) {
+    // Both activations are the caller's nChw16c buffers: the multiple-of-16 head of the batch and the remainder
+    // (< 16 images, its own primitive) run in place. The padded primitive would copy the real rows in and out,
+    // which cost anytime inference a seventh of every step at batch 117 (41 ms instead of 36 at 128).
+    ConvP head = p, tail = p;
+    head.n = p.n / 16 * 16;
+    tail.n = p.n - head.n;
+    FwdEntry* eh = &fwdEntry(head, b != nullptr);
+    FwdEntry* et = &fwdEntry(tail, b != nullptr);
+    if (inPlace16(*eh) && inPlace16(*et)) {
+      runForward(eh, head, x, w, b, y);
+      runForward(et, tail, x + head.n * p.c * p.h * p.w, w, b, y + head.n * p.k * p.oh * p.ow);
+      return;
+    }
+  }
+  if (q.n != p.n && !inPlace16(*e)) e = &fwdEntry(p, b != nullptr);
+  runForward(e, p, x, w, b, y);
 }
 
 void convBackwardData(const ConvP& p, const float* dy, const float* w, float* dx) {

@@ -8,4 +8,4 @@ export { setWinograd } from "./native/index.js";
 export type { Backend, Conv2dParams, Pool2dParams, NeuronParams, SurrogateId } from "./backend.js";
 export { ShapeError, fmtShape } from "./errors.js";
 export * from "./ops/index.js";
-export { tidy, allocZeroed, allocUninit, clearPool, poolStats, inTidyScope, sizeClass } from "./memory.js";
+export { tidy, allocZeroed, allocUninit, clearPool, poolStats, inTidyScope, sizeClass, setPoolDetach } from "./memory.js";

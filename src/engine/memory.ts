@@ -6,11 +6,16 @@
  * frees it) where rewriting a warm buffer costs ~3 ms, and glibc will not keep blocks above 32 MB in its heap.
  * A T = 4 SNN step allocates dozens of such buffers; without reuse that was a third of the step.
  *
- * Safety: at the end of a scope every buffer it handed out is transferred back to the pool, which detaches the
- * old ArrayBuffer: a tensor that escaped the scope without being kept sees a zero-length array (and fails the
- * size checks of the next op) instead of silently sharing memory with a later step. Tensors returned by the
- * scope's function are kept (they become ordinary garbage-collected memory), as in tf.tidy.
- * Outside any scope, allocation is a plain `new Float32Array` and nothing is pooled.
+ * Safety: at the end of a scope every tensor made over a buffer that goes back to the pool is released (its
+ * storage reads as empty, so the next op on it fails its size check) instead of silently sharing memory with a
+ * later step, as tf.tidy disposes tensors. Tensors returned by the scope's function are kept (they become ordinary
+ * garbage-collected memory). Outside any scope, allocation is a plain `new Float32Array` and nothing is pooled.
+ *
+ * A raw Float32Array taken from a tensor (`.data`, `.storage`) is valid inside its scope only. The strict mode
+ * (`setPoolDetach(true)`, SPIKECUT_POOL_DETACH=1, on in the test suite) also detaches the buffer itself, so such an
+ * array reads as empty too. It is not the default: every detach gives the memory a new ArrayBuffer object, which V8
+ * counts as fresh external memory, and the full garbage collections that followed (one per step, with their
+ * marking thread on one of the two cores) made inference 30 % slower.
  */
 import { Tensor } from "./tensor.js";
 import { loadAddon } from "./native/index.js";
@@ -54,8 +59,31 @@ export function isPoolView(a: Float32Array): boolean {
 
 const free = new Map<number, ArrayBuffer[]>();
 let idleBytes = 0;
-/** Buffers handed out in each open scope, innermost last. */
-const scopes: Set<ArrayBuffer>[] = [];
+/** One open tidy scope: the buffers it handed out and the tensors made over them. */
+interface Scope {
+  buffers: Set<ArrayBuffer>;
+  tensors: Tensor[];
+}
+/** Open scopes, innermost last. */
+const scopes: Scope[] = [];
+/** The open scope that owns each handed-out buffer (a kept buffer moves to the enclosing scope). */
+const ownerOf = new WeakMap<ArrayBuffer, Scope>();
+let detach = process.env.SPIKECUT_POOL_DETACH === "1";
+
+/**
+ * Strict mode: buffers going back to the pool are also detached (moved to a new ArrayBuffer object), so a raw
+ * array kept past its scope reads as empty instead of seeing a later step's values. Slower (see above).
+ */
+export function setPoolDetach(on: boolean): void {
+  detach = on;
+}
+
+/** Registers a tensor made over a pooled buffer of an open scope, so the scope can release it (Tensor calls this). */
+export function trackPooledTensor(t: Tensor): void {
+  if (scopes.length === 0) return;
+  const scope = ownerOf.get(t.storage.buffer as ArrayBuffer);
+  if (scope) scope.tensors.push(t);
+}
 /** Hand-out serial of every buffer from allocUninit/allocZeroed, so autograd can tell a fresh gradient buffer. */
 let serial = 0;
 const handedAt = new WeakMap<ArrayBuffer, number>();
@@ -96,7 +124,9 @@ function take(n: number): Float32Array | null {
     buf = new ArrayBuffer(bytes);
     viewOffset.set(buf, alignedOffset(buf));
   }
-  scopes[scopes.length - 1]!.add(buf);
+  const scope = scopes[scopes.length - 1]!;
+  scope.buffers.add(buf);
+  ownerOf.set(buf, scope);
   handedAt.set(buf, ++serial);
   return new Float32Array(buf, viewOffset.get(buf)!, n);
 }
@@ -118,7 +148,8 @@ export function allocatedSince(a: Float32Array, since: number): boolean {
  */
 export function adoptAsLeafGrad(a: Float32Array): void {
   const buf = a.buffer as ArrayBuffer;
-  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(buf)) break;
+  ownerOf.get(buf)?.buffers.delete(buf);
+  ownerOf.delete(buf);
   leafGradBuffers.add(buf);
 }
 
@@ -131,7 +162,7 @@ export function recycleLeafGrad(a: Float32Array): boolean {
   const buf = a.buffer as ArrayBuffer;
   if (!leafGradBuffers.has(buf)) return false;
   leafGradBuffers.delete(buf);
-  for (const scope of scopes) if (scope.has(buf)) return false;
+  if (ownerOf.has(buf)) return false;
   const bytes = buf.byteLength;
   // only buffers of a pooled size class can be handed out again
   if (bytes < MIN_POOLED * 4 + PAD || sizeClass(bytes - PAD) !== bytes - PAD || idleBytes + bytes > idleLimitBytes) return false;
@@ -200,44 +231,55 @@ function collectKept(value: unknown, out: Set<ArrayBuffer>, depth = 0): void {
   }
 }
 
-function release(handed: Set<ArrayBuffer>, kept: Set<ArrayBuffer>): void {
+function release(scope: Scope, kept: Set<ArrayBuffer>): void {
   const parent = scopes[scopes.length - 1];
-  for (const buf of handed) {
+  for (const t of scope.tensors) {
+    const buf = t.storage.buffer as ArrayBuffer;
+    if (!scope.buffers.has(buf)) continue; // adopted as a leaf gradient: no longer the scope's
+    if (kept.has(buf)) parent?.tensors.push(t);
+    else t.releaseStorage();
+  }
+  for (const buf of scope.buffers) {
     if (kept.has(buf)) {
       // a kept buffer stays owned by the enclosing scope, if any; at top level it becomes ordinary GC memory
-      parent?.add(buf);
+      if (parent) {
+        parent.buffers.add(buf);
+        ownerOf.set(buf, parent);
+      } else ownerOf.delete(buf);
       continue;
     }
+    ownerOf.delete(buf);
     const bytes = buf.byteLength;
     if (idleBytes + bytes > idleLimitBytes) continue;
-    // Transferring detaches every view of the old buffer, so nothing outside can still reach this memory.
-    const moved = transferPooled(buf);
+    // in strict mode, transferring detaches every view of the old buffer, so nothing outside can reach this memory
+    const pooled = detach ? transferPooled(buf) : buf;
     let list = free.get(bytes);
     if (!list) free.set(bytes, (list = []));
-    list.push(moved);
+    list.push(pooled);
     idleBytes += bytes;
   }
 }
 
 /**
  * Runs fn with pooled activation memory. Tensors (and typed arrays) in fn's result, directly or in an array or
- * plain object, survive the scope; every other pooled buffer allocated inside returns to the pool.
+ * plain object, survive the scope; every other pooled buffer allocated inside returns to the pool and the tensors
+ * made over it are released.
  */
 export function tidy<T>(fn: () => T): T {
-  const handed = new Set<ArrayBuffer>();
-  scopes.push(handed);
+  const scope: Scope = { buffers: new Set(), tensors: [] };
+  scopes.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (e) {
     scopes.pop();
-    release(handed, new Set());
+    release(scope, new Set());
     throw e;
   }
   scopes.pop();
   const kept = new Set<ArrayBuffer>();
   collectKept(result, kept);
-  release(handed, kept);
+  release(scope, kept);
   return result;
 }
 

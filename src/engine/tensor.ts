@@ -4,7 +4,7 @@
  * tape's back (optimisers mutate parameters under noGrad).
  */
 import { GradNode, isGradEnabled, record, runBackward } from "./autograd.js";
-import { allocUninit, recycleLeafGrad } from "./memory.js";
+import { allocUninit, recycleLeafGrad, trackPooledTensor } from "./memory.js";
 import { getBackend } from "./backends.js";
 import { ShapeError, fmtShape } from "./errors.js";
 import { Rng, globalRng } from "./random.js";
@@ -52,8 +52,14 @@ export function relayout(src: Float32Array, shape: Shape, toBlocked: boolean, ds
   return out;
 }
 
+/** The storage of every released tensor: zero elements, so any op on it fails its size check. */
+const RELEASED = new Float32Array(0);
+
 export class Tensor {
-  /** The storage as laid out in memory (see `layout`); kernels that understand the layout read this. */
+  /**
+   * The storage as laid out in memory (see `layout`); kernels that understand the layout read this. Empty once the
+   * tensor was released: it wrapped pooled memory of a tidy scope that ended without returning it.
+   */
   readonly storage: Float32Array;
   readonly layout: Layout;
   /** Plain copy of a blocked tensor's values, made on the first `.data` read. */
@@ -79,6 +85,13 @@ export class Tensor {
     this.layout = layout;
     this.shape = Object.freeze([...shape]);
     this.requiresGrad = requiresGrad;
+    trackPooledTensor(this);
+  }
+
+  /** Called by the pool when this tensor's memory goes back to it: the tensor reads as empty from then on. */
+  releaseStorage(): void {
+    (this as { storage: Float32Array }).storage = RELEASED;
+    this.plainCache = null;
   }
 
   /**

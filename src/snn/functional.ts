@@ -118,6 +118,11 @@ export interface StepInferenceOptions {
   inputAffine?: { scale: Float32Array; shift: Float32Array } | null;
   /** Write the membrane U (default true); without it the step saves a pass over the layer. */
   keepMembrane?: boolean;
+  /**
+   * Memory for the initial state when v is null (used when it holds at least x.size floats): a neuron hands the
+   * same buffer to the first step of every sequence instead of faulting in a fresh multi-MB state per batch.
+   */
+  stateMemory?: Float32Array | null;
 }
 
 /** One step from state v (null: the initial membrane v0). */
@@ -146,7 +151,9 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics, opts:
   const vd = v ? (v.layout === x.layout ? v.storage : relayout(v.storage, v.shape, x.layout === "blocked16", new Float32Array(n))) : null;
   // Inference path (no tape): the state is owned by the neuron, so it is updated in place; U goes to scratch
   // memory (valid until the next call) and spikes double as the output when they are not scaled.
-  const vn = vd ?? new Float32Array(n).fill(d.v0); // neuron state outlives any tidy scope
+  // neuron state outlives any tidy scope: never pooled
+  const mem = opts.stateMemory && opts.stateMemory.length >= n ? opts.stateMemory.subarray(0, n) : null;
+  const vn = vd ?? (mem ?? new Float32Array(n)).fill(d.v0);
   const u = opts.keepMembrane === false ? null : scratch(2, n);
   const s = allocUninit(n);
   const { theta, tau, hardReset, outputScale } = d;

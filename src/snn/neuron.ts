@@ -48,6 +48,8 @@ export abstract class BaseNeuron extends TemporalModule {
   lastMembrane: Tensor | null = null;
 
   private v: Tensor | null = null;
+  /** Memory of the single-step inference state, reused by every sequence (grows to the largest batch seen). */
+  private stateMemory: Float32Array | null = null;
   private stepIndex = 0;
 
   constructor(opts: NeuronOptions, defaults: Required<Pick<NeuronOptions, "theta" | "tau" | "reset" | "v0Fraction">>) {
@@ -141,7 +143,8 @@ export abstract class BaseNeuron extends TemporalModule {
   }
 
   private singleStep(x: Tensor, d: NeuronDynamics, opts: StepInferenceOptions): Tensor {
-    const r = neuronStep(x, this.v, d, opts);
+    if (!this.v && !isGradEnabled() && (this.stateMemory?.length ?? 0) < x.size) this.stateMemory = new Float32Array(x.size);
+    const r = neuronStep(x, this.v, d, { ...opts, stateMemory: this.stateMemory });
     this.v = r.v;
     this.lastMembrane = r.membrane;
     this.stepIndex++;

@@ -81,8 +81,10 @@ const convShapes: Conv2dParams[] = [
   convP(2, 1, 6, 6, 4, 1, 1, 1, 1, 0, 0),
   convP(40, 1, 17, 13, 7, 3, 3, 1, 1, 1, 1),
   convP(2, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1),
-  // batches of 16+ run forward on a primitive for the next multiple of 16 (anytime inference shrinks batches):
-  // 45 then 37 share the padded primitive of 48, so the second runs with stale rows in the padded buffer
+  // batches of 16+ that are no multiple of 16 (anytime inference shrinks batches): with both activations blocked the
+  // forward runs the multiple-of-16 head and the remainder in place (45 = 32 + 13, 37 = 32 + 5, 19 = 16 + 3);
+  // otherwise on a primitive for the next multiple of 16: 45 then 37 share the padded primitive of 48, so the
+  // second runs with stale rows in the padded buffer
   convP(45, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1),
   convP(37, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1),
   convP(19, 16, 5, 6, 32, 3, 3, 1, 1, 1, 1),
@@ -252,9 +254,11 @@ for (const b of builds) {
             const q = { ...p, xBlocked, yBlocked };
             const xin = xBlocked ? toB(x, p.n, p.c, S) : x, dyin = yBlocked ? toB(dy, p.n, p.k, OS) : dy;
             for (const be of [native(), js]) {
-              const y = new Float32Array(ys).fill(NaN);
+              // y ends where its ArrayBuffer goes on: nothing may be written past it (the in-place head + tail run)
+              const yMem = new Float32Array(ys + 64).fill(7), y = yMem.subarray(0, ys).fill(NaN);
               be.conv2dForward(xin, w, bias, y, q);
               close(yBlocked ? toP(y, p.n, p.k, OS) : y, y1);
+              expect(yMem.subarray(ys).every((v) => v === 7)).toBe(true);
               const dx = new Float32Array(xs).fill(NaN), dw = new Float32Array(w.length).fill(NaN), db = new Float32Array(p.k).fill(NaN);
               be.conv2dBackward(xin, dyin, w, dx, dw, db, q);
               close(xBlocked ? toP(dx, p.n, p.c, S) : dx, dx1);

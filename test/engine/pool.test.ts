@@ -1,12 +1,12 @@
 /**
  * The activation pool (src/engine/memory.ts): buffers come back to the pool at the end of a tidy scope,
- * escaped tensors are detached rather than shared with a later step, kept results survive, and pooling never
- * changes a number.
+ * escaped tensors are released (and, in strict mode, their memory detached) rather than shared with a later step,
+ * kept results survive, and pooling never changes a number.
  */
 import { loadAddon } from "../../src/engine/native/index.js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  Tensor, Rng, add, conv2d, mean, mul, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope, sizeClass,
+  Tensor, Rng, add, conv2d, mean, mul, relu, tidy, allocUninit, allocZeroed, clearPool, poolStats, inTidyScope, sizeClass, setPoolDetach,
 } from "../../src/engine/index.js";
 import { buildModel } from "../../src/models/build.js";
 import { taskLoss } from "../../src/train/losses.js";
@@ -18,6 +18,7 @@ afterEach(() => clearPool());
 
 describe("tidy", () => {
   it("reuses a buffer released by the previous scope and zero-fills on request", () => {
+    setPoolDetach(true);
     let first: ArrayBufferLike | null = null;
     tidy(() => {
       const a = allocZeroed(BIG);
@@ -32,19 +33,56 @@ describe("tidy", () => {
     });
     expect(again).toEqual([0, 0, 0, 0]);
     expect(poolStats().idleBuffers).toBe(1);
-    // the first scope's view was detached when its buffer went back to the pool
+    // strict mode: the first scope's view was detached when its buffer went back to the pool
     expect((first as unknown as ArrayBuffer).byteLength).toBe(0);
   });
 
-  it("detaches tensors that escape a scope without being returned", () => {
-    let leaked: Tensor | null = null;
-    const kept = tidy(() => {
-      leaked = new Tensor(allocUninit(BIG), [BIG]);
-      return new Tensor(allocZeroed(BIG).fill(3), [BIG]);
+  for (const strict of [true, false]) {
+    it(`releases tensors that escape a scope without being returned (${strict ? "strict" : "default"} mode)`, () => {
+      setPoolDetach(strict);
+      try {
+        let leaked: Tensor | null = null;
+        let view: Tensor | null = null;
+        let raw: Float32Array | null = null;
+        const kept = tidy(() => {
+          leaked = new Tensor(allocUninit(BIG), [BIG]);
+          view = leaked.reshape([BIG / 2, 2]);
+          raw = leaked.storage;
+          const out = new Tensor(allocZeroed(BIG).fill(3), [BIG]);
+          // a view of the result shares its buffer: kept with it
+          return { out, half: out.reshape([2, BIG / 2]) };
+        });
+        expect(kept.out.data.length).toBe(BIG);
+        expect(kept.half.data[5]).toBe(3);
+        expect(leaked!.data.length).toBe(0);
+        expect(view!.size).toBe(0);
+        // an op on a released tensor fails on its size instead of reading recycled memory
+        expect(() => add(leaked!, kept.out)).toThrow();
+        // only strict mode detaches the memory itself (raw arrays taken inside the scope)
+        expect(raw!.length).toBe(strict ? 0 : BIG);
+      } finally {
+        setPoolDetach(true);
+      }
     });
-    expect(kept.data.length).toBe(BIG);
-    expect(kept.data[5]).toBe(3);
-    expect(leaked!.data.length).toBe(0);
+  }
+
+  it("releases tensors of an inner scope's buffers only when the buffer goes back to the pool", () => {
+    setPoolDetach(false);
+    try {
+      let inner: Tensor | null = null;
+      const outer = tidy(() => {
+        const r = tidy(() => new Tensor(allocZeroed(BIG).fill(2), [BIG]));
+        // made in the outer scope over the inner scope's kept buffer: released with the outer scope
+        inner = r.reshape([2, BIG / 2]);
+        expect(inner.data[1]).toBe(2);
+        return r.data[0]! + 1;
+      });
+      expect(outer).toBe(3);
+      expect(inner!.size).toBe(0);
+      expect(poolStats().idleBuffers).toBe(1);
+    } finally {
+      setPoolDetach(true);
+    }
   });
 
   it("keeps results nested in arrays and objects, and hands kept buffers to the enclosing scope", () => {
