@@ -577,6 +577,48 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   need(info, fn, b, "b", a.n);
   return Napi::Number::New(info.Env(), dot(a.p, b.p, a.n));
 }
+// Arguments shared by both RCS-SNN kernels: s, u ([T, B, D] each), then T, B, D at argument index i.
+struct RcsDims {
+  int64_t T, B, D;
+};
+RcsDims rcsDims(const Napi::CallbackInfo& info, const char* fn, const F32& s, const F32& u, size_t i) {
+  RcsDims d{dim(info, fn, num(info, fn, i, "T"), "T"), dim(info, fn, num(info, fn, i + 1, "B"), "B"),
+            dim(info, fn, num(info, fn, i + 2, "D"), "D")};
+  const int64_t n = checkedMul(info, fn, {d.T, d.B, d.D});
+  need(info, fn, s, "s", n);
+  need(info, fn, u, "u", n);
+  return d;
+}
+Napi::Value RcsSnnForward(const Napi::CallbackInfo& info) {
+  const char* fn = "rcsSnnForward";
+  F32 s = f32(info, fn, 0, "s"), u = f32(info, fn, 1, "u");
+  const RcsDims d = rcsDims(info, fn, s, u, 2);
+  const int64_t K = dim(info, fn, num(info, fn, 5, "K"), "K");
+  if (K < 1 || K > d.T) fail(info, fn, "K must be in [1, T]");
+  const float th = float(num(info, fn, 6, "invTheta"));
+  F32 rbar = f32(info, fn, 7, "rbar"), dot = f32(info, fn, 8, "dot"), normR = f32(info, fn, 9, "normR"),
+      normRbar = f32(info, fn, 10, "normRbar");
+  need(info, fn, rbar, "rbar", checkedMul(info, fn, {d.B, d.D}));
+  need(info, fn, dot, "dot", d.T * d.B);
+  need(info, fn, normR, "normR", d.T * d.B);
+  need(info, fn, normRbar, "normRbar", d.B);
+  rcsSnnForward(s.p, u.p, d.T, d.B, d.D, K, th, rbar.p, dot.p, normR.p, normRbar.p);
+  return info.Env().Undefined();
+}
+Napi::Value RcsSnnBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "rcsSnnBackward";
+  F32 s = f32(info, fn, 0, "s"), u = f32(info, fn, 1, "u"), rbar = f32(info, fn, 2, "rbar");
+  const RcsDims d = rcsDims(info, fn, s, u, 3);
+  const float th = float(num(info, fn, 6, "invTheta"));
+  F32 a = f32(info, fn, 7, "a"), c = f32(info, fn, 8, "c"), ds = f32(info, fn, 9, "ds", true), du = f32(info, fn, 10, "du", true);
+  need(info, fn, rbar, "rbar", checkedMul(info, fn, {d.B, d.D}));
+  need(info, fn, a, "a", d.T * d.B);
+  need(info, fn, c, "c", d.T * d.B);
+  if (ds.p) need(info, fn, ds, "ds", d.T * d.B * d.D);
+  if (du.p) need(info, fn, du, "du", d.T * d.B * d.D);
+  rcsSnnBackward(s.p, u.p, rbar.p, d.T, d.B, d.D, th, a.p, c.p, ds.p, du.p);
+  return info.Env().Undefined();
+}
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   const char* fn = "sgdStep";
   F32 p = f32(info, fn, 0, "p"), g = f32(info, fn, 1, "g"), buf = f32(info, fn, 2, "buf");
@@ -676,6 +718,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("dropoutMask", DropoutMask);
   EXPORT("neuronStep", NeuronStep);
   EXPORT("thresholdActBackward", ThresholdActBackward);
+  EXPORT("rcsSnnForward", RcsSnnForward);
+  EXPORT("rcsSnnBackward", RcsSnnBackward);
   EXPORT("sgdStep", SgdStep);
   EXPORT("adamStep", AdamStep);
   EXPORT("info", Info);

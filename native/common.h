@@ -100,6 +100,11 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
 void reluBackward(const float* a, const float* g, float* o, int64_t n);
 double sum(const float* a, int64_t n);
 double dot(const float* a, const float* b, int64_t n);
+// RCS-SNN statistic (spec §4.2) over rows of D features, row (t, b) at (t*B + b)*D; see backend.ts for the formulas.
+void rcsSnnForward(const float* s, const float* u, int64_t T, int64_t B, int64_t D, int64_t K, float invTheta, float* rbar,
+                   float* dot, float* normR, float* normRbar);
+void rcsSnnBackward(const float* s, const float* u, const float* rbar, int64_t T, int64_t B, int64_t D, float invTheta,
+                    const float* a, const float* c, float* ds, float* du);
 void sgdStep(float* p, const float* g, float* buf, int64_t n, float lr, float momentum, float wd, bool nesterov, bool first);
 void adamStep(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float wd,
               double step, bool decoupled);

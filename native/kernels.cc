@@ -630,6 +630,79 @@ double dot(const float* a, const float* b, int64_t n) {
   for (int64_t c = 0; c < chunks; c++) total += dotR(a, b, c * kGrain, std::min(n, (c + 1) * kGrain));
   return total;
 }
+namespace {
+// One sample b of the RCS-SNN statistic: R̄ over the last K steps (float32 sums in t order, as the reference), then
+// <R_t, R̄> and |R_t|² per step in float64. R is recomputed from s and u instead of stored: a layer's [T, B, D]
+// worth of memory traffic less per pass.
+SC_CLONES void rcsFwdSample(const float* s, const float* u, int64_t T, int64_t B, int64_t D, int64_t K, float th,
+                            float* rbar, float* dot, float* normR, float* normRbar, int64_t b) {
+  float* rb = rbar + b * D;
+  std::fill(rb, rb + D, 0.f);
+  for (int64_t t = T - K; t < T; t++) {
+    const float *sp = s + (t * B + b) * D, *up = u + (t * B + b) * D;
+#pragma omp simd
+    for (int64_t i = 0; i < D; i++) rb[i] += sp[i] + std::max(0.f, up[i] * th);
+  }
+  const float fk = float(K);
+  double ss = 0;
+#pragma omp simd reduction(+ : ss)
+  for (int64_t i = 0; i < D; i++) {
+    rb[i] /= fk;
+    ss += double(rb[i]) * rb[i];
+  }
+  normRbar[b] = float(std::sqrt(ss + 1e-5));
+  for (int64_t t = 0; t < T; t++) {
+    const float *sp = s + (t * B + b) * D, *up = u + (t * B + b) * D;
+    double d = 0, q = 0;
+#pragma omp simd reduction(+ : d, q)
+    for (int64_t i = 0; i < D; i++) {
+      const float r = sp[i] + std::max(0.f, up[i] * th);
+      d += double(r) * rb[i];
+      q += double(r) * r;
+    }
+    dot[t * B + b] = float(d);
+    normR[t * B + b] = float(std::sqrt(q + 1e-5));
+  }
+}
+SC_CLONES void rcsBwdRow(const float* sp, const float* up, const float* rb, int64_t D, float th, float a, float c, float* ds,
+                         float* du) {
+  if (ds && du) {
+#pragma omp simd
+    for (int64_t i = 0; i < D; i++) {
+      const float z = up[i] * th;
+      const float g = a * rb[i] - c * (sp[i] + std::max(0.f, z));
+      ds[i] = g;
+      du[i] = z > 0.f ? g * th : 0.f;
+    }
+  } else if (ds) {
+#pragma omp simd
+    for (int64_t i = 0; i < D; i++) ds[i] = a * rb[i] - c * (sp[i] + std::max(0.f, up[i] * th));
+  } else if (du) {
+#pragma omp simd
+    for (int64_t i = 0; i < D; i++) {
+      const float z = up[i] * th;
+      du[i] = z > 0.f ? (a * rb[i] - c * (sp[i] + z)) * th : 0.f;
+    }
+  }
+}
+}  // namespace
+
+void rcsSnnForward(const float* s, const float* u, int64_t T, int64_t B, int64_t D, int64_t K, float th, float* rbar,
+                   float* dot, float* normR, float* normRbar) {
+  // one sample per iteration: its rows are independent of the others, so the result does not depend on threads
+#pragma omp parallel for schedule(static) if (T * B * D > kSerialBelow)
+  for (int64_t b = 0; b < B; b++) rcsFwdSample(s, u, T, B, D, K, th, rbar, dot, normR, normRbar, b);
+}
+void rcsSnnBackward(const float* s, const float* u, const float* rbar, int64_t T, int64_t B, int64_t D, float th,
+                    const float* a, const float* c, float* ds, float* du) {
+  const int64_t rows = T * B;
+#pragma omp parallel for schedule(static) if (rows * D > kSerialBelow)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t o = r * D;
+    rcsBwdRow(s + o, u + o, rbar + (r % B) * D, D, th, a[r], c[r], ds ? ds + o : nullptr, du ? du + o : nullptr);
+  }
+}
+
 void sgdStep(float* p, const float* g, float* buf, int64_t n, float lr, float mom, float wd, bool nest, bool first) {
   parallelRanges(n, [&](int64_t s, int64_t e) { sgdR(p, g, buf, lr, mom, wd, nest, first, s, e); });
 }

@@ -3,13 +3,15 @@
  * update — through the library (src/models, src/train), beside bench/torch/train_vgg_small.py.
  *   train_ann_vgg_small      QCFS ANN (L = 4), CE on the output, T = 1
  *   train_snn_vgg_small_T4   LIF + TEBN, TET loss, T = 4 (static input repeated)
+ *   train_snn_vgg_small_T4_rcs  the same plus the RCS-SNN regulariser (α = 0.005) on every LIF layer
  * work = training FLOPs: 3 × forward (forward, dx, dw) except the first conv, which needs no dx.
  */
 import { Tensor } from "../../src/engine/tensor.js";
 import { Rng } from "../../src/engine/random.js";
 import { tidy } from "../../src/engine/memory.js";
 import { buildModel } from "../../src/models/build.js";
-import { taskLoss } from "../../src/train/losses.js";
+import { taskLoss, withRegulariser } from "../../src/train/losses.js";
+import { rcsLoss } from "../../src/snn/rcs.js";
 import { SGD } from "../../src/train/optim/sgd.js";
 import type { BenchCase, Prepared } from "./types.js";
 
@@ -28,7 +30,10 @@ function trainStepFlops(T: number): number {
   return 2 * B * T * (2 * first + 3 * rest);
 }
 
-function trainCase(name: string, route: "ann" | "snn", T: number): BenchCase {
+/** α of the `_rcs` case (the demo's weight). */
+const RCS_ALPHA = 0.005;
+
+function trainCase(name: string, route: "ann" | "snn", T: number, rcs = false): BenchCase {
   return {
     name,
     kind: "compute",
@@ -50,13 +55,19 @@ function trainCase(name: string, route: "ann" | "snn", T: number): BenchCase {
         // one tidy scope per step, as the trainer runs it (activations reuse the previous step's buffers)
         run: () =>
           tidy(() => {
+            if (rcs) {
+              model.rcs.clear();
+              model.rcs.enabled = true;
+            }
             const out = model.forward(input);
-            const loss = taskLoss(out, labels, route === "ann" ? { type: "mean" } : { type: "tet", lambda: 1e-3, phi: 1 });
+            const task = taskLoss(out, labels, route === "ann" ? { type: "mean" } : { type: "tet", lambda: 1e-3, phi: 1 });
+            const loss = rcs ? withRegulariser(task, rcsLoss(model.rcs, out, labels), RCS_ALPHA) : task;
+            if (rcs) model.rcs.clear();
             opt.zeroGrad();
             loss.backward();
             opt.step();
           }),
-        extra: { batch: B, T },
+        extra: rcs ? { batch: B, T, rcs_alpha: RCS_ALPHA } : { batch: B, T },
       };
     },
   };
@@ -65,4 +76,5 @@ function trainCase(name: string, route: "ann" | "snn", T: number): BenchCase {
 export const cases: BenchCase[] = [
   trainCase("train_ann_vgg_small", "ann", 1),
   trainCase("train_snn_vgg_small_T4", "snn", 4),
+  trainCase("train_snn_vgg_small_T4_rcs", "snn", 4, true),
 ];

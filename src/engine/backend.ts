@@ -144,6 +144,23 @@ export interface Backend {
              hardReset: boolean, outputScale: number, inputScale?: Float32Array | null, inputShift?: Float32Array | null,
              C?: number, S?: number, blocked?: boolean): void;
 
+  // ---- RCS-SNN statistic (spec §4.2), fused: rows of D features, row (t, b) at (t·B + b)·D of s and u ----
+  // Either layout: one sample's features are contiguous in plain and blocked16 storage, and s, u, rbar and the
+  // gradients share it. R = s + max(0, fl32(u·invTheta)).
+  /**
+   * rbar[b·D + i] = fl32(fl32(Σ_{t = T−K..T−1} R[t,b,i]) / K) (summed in float32 in t order); per row
+   * dot[t·B + b] = Σ_i R·rbar, normR[t·B + b] = sqrt(Σ_i R² + 1e-5); normRbar[b] = sqrt(Σ_i rbar² + 1e-5)
+   * (float64 sums).
+   */
+  rcsSnnForward(s: Float32Array, u: Float32Array, T: number, B: number, D: number, K: number, invTheta: number,
+                rbar: Float32Array, dot: Float32Array, normR: Float32Array, normRbar: Float32Array): void;
+  /**
+   * With dR[t,b,i] = a[t·B + b]·rbar[b·D + i] − c[t·B + b]·R[t,b,i] (R̄ is detached): ds = dR and
+   * du = fl32(u·invTheta) > 0 ? dR·invTheta : 0, each written when given.
+   */
+  rcsSnnBackward(s: Float32Array, u: Float32Array, rbar: Float32Array, T: number, B: number, D: number, invTheta: number,
+                 a: Float32Array, c: Float32Array, ds: Float32Array | null, du: Float32Array | null): void;
+
   // ---- fused element-wise (memory-bound hot paths; everything else lives in TypeScript loops) ----
   /** out[i] = a[i] + b[i] (same length). */
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;

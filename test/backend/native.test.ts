@@ -616,6 +616,40 @@ for (const b of builds) {
       }
     });
 
+    itN("RCS-SNN statistic: forward sums and the fused backward, either gradient alone", () => {
+      // spikes 0/1, membranes on both sides of 0; D both below and above a vector and not a multiple of 16
+      for (const [T, B, D, K] of [[4, 3, 5, 1], [6, 2, 37, 1], [3, 5, 1000, 3], [2, 40, 2000, 2]] as const) {
+        const n = T * B * D;
+        const s = rand(n).map((v) => (v > 0.3 ? 1 : 0)), u = rand(n, 2);
+        const invTheta = Math.fround(1 / 1.5);
+        const out = () => ({ rbar: new Float32Array(B * D).fill(NaN), dot: new Float32Array(T * B), nR: new Float32Array(T * B), nb: new Float32Array(B) });
+        const o1 = out(), o2 = out();
+        js.rcsSnnForward(s, u, T, B, D, K, invTheta, o1.rbar, o1.dot, o1.nR, o1.nb);
+        native().rcsSnnForward(s, u, T, B, D, K, invTheta, o2.rbar, o2.dot, o2.nR, o2.nb);
+        close(o2.rbar, o1.rbar);
+        close(o2.dot, o1.dot);
+        close(o2.nR, o1.nR);
+        close(o2.nb, o1.nb);
+        const a = rand(T * B), c = rand(T * B);
+        const grads = () => [new Float32Array(n).fill(NaN), new Float32Array(n).fill(NaN)] as const;
+        const [ds1, du1] = grads(), [ds2, du2] = grads();
+        js.rcsSnnBackward(s, u, o1.rbar, T, B, D, invTheta, a, c, ds1, du1);
+        native().rcsSnnBackward(s, u, o1.rbar, T, B, D, invTheta, a, c, ds2, du2);
+        close(ds2, ds1);
+        close(du2, du1);
+        const [ds3, du3] = grads();
+        native().rcsSnnBackward(s, u, o1.rbar, T, B, D, invTheta, a, c, ds3, null);
+        native().rcsSnnBackward(s, u, o1.rbar, T, B, D, invTheta, a, c, null, du3);
+        close(ds3, ds1);
+        close(du3, du1);
+      }
+      const nat = native() as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const f = new Float32Array(24);
+      expect(() => nat.rcsSnnForward!(f, f, 2, 3, 5, 1, 1, f, f, f, f)).toThrow(/s has 24 elements, needs 30/);
+      expect(() => nat.rcsSnnForward!(f, f, 2, 3, 4, 3, 1, f, f, f, f)).toThrow(/K must be in/);
+      expect(() => nat.rcsSnnBackward!(f, f, f, 2, 3, 4, 1, f, new Float32Array(5), null, null)).toThrow(/c has 5/);
+    });
+
     itN("bad arguments throw JS errors, never crash", () => {
       const nat = native() as unknown as Record<string, (...a: unknown[]) => unknown>;
       const f = new Float32Array(4);

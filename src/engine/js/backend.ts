@@ -671,6 +671,53 @@ export const jsBackend: Backend = {
     for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
     return acc;
   },
+  rcsSnnForward(s, u, T, B, D, K, invTheta, rbar, dot, normR, normRbar) {
+    const th = Math.fround(invTheta);
+    const R = (j: number): number => Math.fround(s[j]! + Math.max(0, Math.fround(u[j]! * th)));
+    for (let b = 0; b < B; b++) {
+      const o = b * D;
+      rbar.fill(0, o, o + D);
+      for (let t = T - K; t < T; t++) {
+        const row = (t * B + b) * D;
+        for (let i = 0; i < D; i++) rbar[o + i] = rbar[o + i]! + R(row + i);
+      }
+      let ss = 0;
+      for (let i = 0; i < D; i++) {
+        const v = (rbar[o + i] = rbar[o + i]! / K);
+        ss += v * v;
+      }
+      normRbar[b] = Math.sqrt(ss + 1e-5);
+      for (let t = 0; t < T; t++) {
+        const row = (t * B + b) * D;
+        let d = 0;
+        let q = 0;
+        for (let i = 0; i < D; i++) {
+          const r = R(row + i);
+          d += r * rbar[o + i]!;
+          q += r * r;
+        }
+        dot[t * B + b] = d;
+        normR[t * B + b] = Math.sqrt(q + 1e-5);
+      }
+    }
+  },
+  rcsSnnBackward(s, u, rbar, T, B, D, invTheta, a, c, ds, du) {
+    const th = Math.fround(invTheta);
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const row = (t * B + b) * D;
+        const at = a[t * B + b]!;
+        const ct = c[t * B + b]!;
+        for (let i = 0; i < D; i++) {
+          const z = Math.fround(u[row + i]! * th);
+          const r = Math.fround(s[row + i]! + Math.max(0, z));
+          const g = Math.fround(Math.fround(at * rbar[b * D + i]!) - Math.fround(ct * r));
+          if (ds) ds[row + i] = g;
+          if (du) du[row + i] = z > 0 ? g * th : 0;
+        }
+      }
+    }
+  },
   sgdStep,
   adamStep,
 };

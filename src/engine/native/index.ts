@@ -134,6 +134,8 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     thresholdActBackward: a.thresholdActBackward,
     sum: a.sum,
     dot: a.dot,
+    rcsSnnForward: a.rcsSnnForward,
+    rcsSnnBackward: a.rcsSnnBackward,
     sgdStep: a.sgdStep,
     adamStep: a.adamStep,
   };
