@@ -577,6 +577,20 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   need(info, fn, b, "b", a.n);
   return Napi::Number::New(info.Env(), dot(a.p, b.p, a.n));
 }
+Napi::Value RcsAnnForward(const Napi::CallbackInfo& info) {
+  const char* fn = "rcsAnnForward";
+  F32 x = f32(info, fn, 0, "x");
+  const int64_t N = dim(info, fn, num(info, fn, 1, "N"), "N"), F = dim(info, fn, num(info, fn, 2, "F"), "F");
+  const int64_t n = checkedMul(info, fn, {N, F});
+  if (n > INT32_MAX) fail(info, fn, "N*F must fit an Int32Array index");
+  need(info, fn, x, "x", n);
+  F32 sumSq = f32(info, fn, 3, "sumSq"), rowMax = f32(info, fn, 4, "rowMax");
+  need(info, fn, sumSq, "sumSq", N);
+  need(info, fn, rowMax, "rowMax", N);
+  int32_t* rowArg = i32(info, fn, 5, "rowArg", N);
+  rcsAnnForward(x.p, N, F, sumSq.p, rowMax.p, rowArg);
+  return info.Env().Undefined();
+}
 // Arguments shared by both RCS-SNN kernels: s, u ([T, B, D] each), then T, B, D at argument index i.
 struct RcsDims {
   int64_t T, B, D;
@@ -718,6 +732,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("dropoutMask", DropoutMask);
   EXPORT("neuronStep", NeuronStep);
   EXPORT("thresholdActBackward", ThresholdActBackward);
+  EXPORT("rcsAnnForward", RcsAnnForward);
   EXPORT("rcsSnnForward", RcsSnnForward);
   EXPORT("rcsSnnBackward", RcsSnnBackward);
   EXPORT("sgdStep", SgdStep);

@@ -687,6 +687,37 @@ SC_CLONES void rcsBwdRow(const float* sp, const float* up, const float* rb, int6
 }
 }  // namespace
 
+namespace {
+SC_CLONES void rcsAnnRow(const float* x, int64_t F, float* sumSq, float* rowMax, int64_t* rowArg) {
+  double ss = 0;
+  float m = 0.f;
+#pragma omp simd reduction(+ : ss) reduction(max : m)
+  for (int64_t i = 0; i < F; i++) {
+    const float v = std::max(x[i], 0.f);
+    ss += double(v) * v;
+    m = std::max(m, v);
+  }
+  *sumSq = float(ss);
+  *rowMax = m;
+  *rowArg = -1;
+  if (m > 0.f)
+    for (int64_t i = 0; i < F; i++)
+      if (x[i] == m) {
+        *rowArg = i;
+        break;
+      }
+}
+}  // namespace
+
+void rcsAnnForward(const float* x, int64_t N, int64_t F, float* sumSq, float* rowMax, int32_t* rowArg) {
+#pragma omp parallel for schedule(static) if (N * F > kSerialBelow)
+  for (int64_t n = 0; n < N; n++) {
+    int64_t arg;
+    rcsAnnRow(x + n * F, F, sumSq + n, rowMax + n, &arg);
+    rowArg[n] = arg < 0 ? -1 : int32_t(n * F + arg);
+  }
+}
+
 void rcsSnnForward(const float* s, const float* u, int64_t T, int64_t B, int64_t D, int64_t K, float th, float* rbar,
                    float* dot, float* normR, float* normRbar) {
   // one sample per iteration: its rows are independent of the others, so the result does not depend on threads

@@ -2,6 +2,7 @@
  * Training-step cases (issue 6): one full step of vgg-small at batch 128 — forward, loss, backward, SGD momentum
  * update — through the library (src/models, src/train), beside bench/torch/train_vgg_small.py.
  *   train_ann_vgg_small      QCFS ANN (L = 4), CE on the output, T = 1
+ *   train_ann_vgg_small_rcs  the same plus the RCS-ANN regulariser (α = 0.005) on every QCFS layer
  *   train_snn_vgg_small_T4   LIF + TEBN, TET loss, T = 4 (static input repeated)
  *   train_snn_vgg_small_T4_rcs  the same plus the RCS-SNN regulariser (α = 0.005) on every LIF layer
  * work = training FLOPs: 3 × forward (forward, dx, dw) except the first conv, which needs no dx.
@@ -75,6 +76,7 @@ function trainCase(name: string, route: "ann" | "snn", T: number, rcs = false): 
 
 export const cases: BenchCase[] = [
   trainCase("train_ann_vgg_small", "ann", 1),
+  trainCase("train_ann_vgg_small_rcs", "ann", 1, true),
   trainCase("train_snn_vgg_small_T4", "snn", 4),
   trainCase("train_snn_vgg_small_T4_rcs", "snn", 4, true),
 ];

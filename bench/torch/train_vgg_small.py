@@ -1,6 +1,8 @@
 """PyTorch peers of bench/cases/train.ts: one training step of vgg-small (batch 128, 28x28x1), median of warm runs.
 
   train_ann_vgg_small      QCFS ANN (L=4, λ init 8, straight-through floor), BN, AvgPool, CE loss, SGD momentum step
+  train_ann_vgg_small_rcs  the same plus the RCS-ANN regulariser (α = 0.005) on every QCFS layer's pre-activation,
+                           composed from torch ops (spec §4.1), the loss as below
   train_snn_vgg_small_T4   LIF (θ=1, τ=0.5 after a hard reset, ZIF triangle surrogate γ=1) + TEBN + TET loss, T=4,
                            static input repeated over time, SGD momentum step. The LIF runs step by step in Python
                            with a surrogate autograd.Function per step, the way SpikingJelly's `torch` backend does it
@@ -33,12 +35,15 @@ class FloorSTE(torch.autograd.Function):
 
 
 class QCFS(nn.Module):
-    def __init__(self, L=4, thresh=8.0):
+    def __init__(self, L=4, thresh=8.0, rcs=None):
         super().__init__()
         self.L = L
         self.up = nn.Parameter(torch.tensor([thresh]))
+        self.rcs = rcs  # a list the layer appends its RCS statistic to, or None
 
     def forward(self, x):
+        if self.rcs is not None:
+            self.rcs.append(rcs_ann_stat(x))
         x = F.relu(x) / self.up
         x = FloorSTE.apply(x * self.L + 0.5) / self.L
         return torch.clamp(x, 0, 1) * self.up
@@ -86,6 +91,12 @@ class LIF(nn.Module):
         return S.flatten(0, 1)
 
 
+def rcs_ann_stat(x):
+    """Spec §4.1: r_n = max over the batch of relu(x) / sqrt(mean over sample n's features of relu(x)² + 1e-5)."""
+    xp = F.relu(x).flatten(1)
+    return xp.max() / torch.sqrt((xp * xp).mean(1) + 1e-5)
+
+
 def rcs_tail(T):
     k = int(T * 0.3)
     return T if k == 0 else k
@@ -120,13 +131,14 @@ class TEBN(nn.Module):
 
 def vgg_small(route, T=1, rcs=None):
     if route == "ann":
-        return vgg_small_layers(nn.BatchNorm2d, QCFS)
+        return vgg_small_layers(nn.BatchNorm2d, lambda: QCFS(rcs=rcs))
     return vgg_small_layers(lambda c: TEBN(c, T), lambda: LIF(T, rcs=rcs))
 
 
-def ann_case():
+def ann_case(alpha=0.0):
     torch.manual_seed(0)
-    net = vgg_small("ann")
+    stats = [] if alpha > 0 else None
+    net = vgg_small("ann", rcs=stats)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     x = torch.randn(B, 1, 28, 28)
     y = torch.randint(0, 10, (B,))
@@ -134,6 +146,9 @@ def ann_case():
     def run():
         out = net(x)
         loss = F.cross_entropy(out, y)
+        if stats is not None:
+            loss = loss + alpha * rcs_loss(stats, out.unsqueeze(0), y)
+            stats.clear()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -166,6 +181,7 @@ def snn_case(T=4, lamb=1e-3, means=1.0, alpha=0.0):
 
 CASES = {
     "train_ann_vgg_small": ann_case,
+    "train_ann_vgg_small_rcs": lambda: ann_case(alpha=0.005),
     "train_snn_vgg_small_T4": snn_case,
     "train_snn_vgg_small_T4_rcs": lambda: snn_case(alpha=0.005),
 }

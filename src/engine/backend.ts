@@ -144,6 +144,13 @@ export interface Backend {
              hardReset: boolean, outputScale: number, inputScale?: Float32Array | null, inputShift?: Float32Array | null,
              C?: number, S?: number, blocked?: boolean): void;
 
+  // ---- RCS statistics (spec §4), fused ----
+  /**
+   * RCS-ANN forward over x [N, F] (F features per sample, in storage order): per sample, sumSq[n] = Σ_f max(x, 0)²
+   * (float64 sum) and rowMax[n] / rowArg[n] = the largest positive value and the flat index of its first
+   * occurrence (0 / −1 when no x > 0).
+   */
+  rcsAnnForward(x: Float32Array, N: number, F: number, sumSq: Float32Array, rowMax: Float32Array, rowArg: Int32Array): void;
   // ---- RCS-SNN statistic (spec §4.2), fused: rows of D features, row (t, b) at (t·B + b)·D of s and u ----
   // Either layout: one sample's features are contiguous in plain and blocked16 storage, and s, u, rbar and the
   // gradients share it. R = s + max(0, fl32(u·invTheta)).

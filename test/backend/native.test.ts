@@ -616,6 +616,25 @@ for (const b of builds) {
       }
     });
 
+    itN("RCS-ANN statistic: per-sample sums of squares, maxima and first maximal index", () => {
+      for (const [N, F] of [[1, 1], [3, 17], [5, 1000], [64, 3136]] as const) {
+        const x = rand(N * F);
+        // ties: the first occurrence wins, within a sample and across samples
+        if (N * F >= 20) x[N * F - 1] = x[7] = x[12] = 9;
+        if (N > 2) x.fill(-1, 2 * F, 3 * F); // a sample without positive values
+        const out = () => ({ ss: new Float32Array(N).fill(NaN), m: new Float32Array(N).fill(NaN), a: new Int32Array(N).fill(-7) });
+        const o1 = out(), o2 = out();
+        js.rcsAnnForward(x, N, F, o1.ss, o1.m, o1.a);
+        native().rcsAnnForward(x, N, F, o2.ss, o2.m, o2.a);
+        close(o2.ss, o1.ss);
+        expect(Array.from(o2.m)).toEqual(Array.from(o1.m));
+        expect(Array.from(o2.a)).toEqual(Array.from(o1.a));
+        if (N > 2) expect([o2.a[2], o2.m[2]]).toEqual([-1, 0]);
+      }
+      const nat = native() as unknown as Record<string, (...a: unknown[]) => unknown>;
+      expect(() => nat.rcsAnnForward!(new Float32Array(6), 2, 3, new Float32Array(2), new Float32Array(2), new Float32Array(2))).toThrow(/Int32Array/);
+    });
+
     itN("RCS-SNN statistic: forward sums and the fused backward, either gradient alone", () => {
       // spikes 0/1, membranes on both sides of 0; D both below and above a vector and not a multiple of 16
       for (const [T, B, D, K] of [[4, 3, 5, 1], [6, 2, 37, 1], [3, 5, 1000, 3], [2, 40, 2000, 2]] as const) {

@@ -671,6 +671,24 @@ export const jsBackend: Backend = {
     for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
     return acc;
   },
+  rcsAnnForward(x, N, F, sumSq, rowMax, rowArg) {
+    for (let n = 0; n < N; n++) {
+      let ss = 0;
+      let m = 0;
+      let arg = -1;
+      for (let i = n * F, e = i + F; i < e; i++) {
+        const v = x[i]! > 0 ? x[i]! : 0;
+        ss += v * v;
+        if (v > m) {
+          m = v;
+          arg = i;
+        }
+      }
+      sumSq[n] = ss;
+      rowMax[n] = m;
+      rowArg[n] = arg;
+    }
+  },
   rcsSnnForward(s, u, T, B, D, K, invTheta, rbar, dot, normR, normRbar) {
     const th = Math.fround(invTheta);
     const R = (j: number): number => Math.fround(s[j]! + Math.max(0, Math.fround(u[j]! * th)));

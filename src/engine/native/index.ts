@@ -134,6 +134,7 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     thresholdActBackward: a.thresholdActBackward,
     sum: a.sum,
     dot: a.dot,
+    rcsAnnForward: a.rcsAnnForward,
     rcsSnnForward: a.rcsSnnForward,
     rcsSnnBackward: a.rcsSnnBackward,
     sgdStep: a.sgdStep,
