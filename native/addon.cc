@@ -577,6 +577,17 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   need(info, fn, b, "b", a.n);
   return Napi::Number::New(info.Env(), dot(a.p, b.p, a.n));
 }
+double* f64(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name, int64_t need) {
+  if (info.Length() <= i) fail(info, fn, std::string("missing argument ") + name);
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    fail(info, fn, std::string(name) + " must be a Float64Array");
+  auto a = v.As<Napi::Float64Array>();
+  if (int64_t(a.ElementLength()) < need)
+    fail(info, fn, std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(need));
+  return a.Data();
+}
+
 Napi::Value RcsAnnForward(const Napi::CallbackInfo& info) {
   const char* fn = "rcsAnnForward";
   F32 x = f32(info, fn, 0, "x");
@@ -584,11 +595,11 @@ Napi::Value RcsAnnForward(const Napi::CallbackInfo& info) {
   const int64_t n = checkedMul(info, fn, {N, F});
   if (n > INT32_MAX) fail(info, fn, "N*F must fit an Int32Array index");
   need(info, fn, x, "x", n);
-  F32 sumSq = f32(info, fn, 3, "sumSq"), rowMax = f32(info, fn, 4, "rowMax");
-  need(info, fn, sumSq, "sumSq", N);
+  double* sumSq = f64(info, fn, 3, "sumSq", N);
+  F32 rowMax = f32(info, fn, 4, "rowMax");
   need(info, fn, rowMax, "rowMax", N);
   int32_t* rowArg = i32(info, fn, 5, "rowArg", N);
-  rcsAnnForward(x.p, N, F, sumSq.p, rowMax.p, rowArg);
+  rcsAnnForward(x.p, N, F, sumSq, rowMax.p, rowArg);
   return info.Env().Undefined();
 }
 // Arguments shared by both RCS-SNN kernels: s, u ([T, B, D] each), then T, B, D at argument index i.

@@ -101,7 +101,7 @@ void reluBackward(const float* a, const float* g, float* o, int64_t n);
 double sum(const float* a, int64_t n);
 double dot(const float* a, const float* b, int64_t n);
 // RCS-ANN statistic (spec §4.1): per sample of F features, Σ relu(x)², and the max of relu(x) with its first index.
-void rcsAnnForward(const float* x, int64_t N, int64_t F, float* sumSq, float* rowMax, int32_t* rowArg);
+void rcsAnnForward(const float* x, int64_t N, int64_t F, double* sumSq, float* rowMax, int32_t* rowArg);
 // RCS-SNN statistic (spec §4.2) over rows of D features, row (t, b) at (t*B + b)*D; see backend.ts for the formulas.
 void rcsSnnForward(const float* s, const float* u, int64_t T, int64_t B, int64_t D, int64_t K, float invTheta, float* rbar,
                    float* dot, float* normR, float* normRbar);

@@ -688,7 +688,7 @@ SC_CLONES void rcsBwdRow(const float* sp, const float* up, const float* rb, int6
 }  // namespace
 
 namespace {
-SC_CLONES void rcsAnnRow(const float* x, int64_t F, float* sumSq, float* rowMax, int64_t* rowArg) {
+SC_CLONES void rcsAnnRow(const float* x, int64_t F, double* sumSq, float* rowMax, int64_t* rowArg) {
   double ss = 0;
   float m = 0.f;
 #pragma omp simd reduction(+ : ss) reduction(max : m)
@@ -697,7 +697,7 @@ SC_CLONES void rcsAnnRow(const float* x, int64_t F, float* sumSq, float* rowMax,
     ss += double(v) * v;
     m = std::max(m, v);
   }
-  *sumSq = float(ss);
+  *sumSq = ss;
   *rowMax = m;
   *rowArg = -1;
   if (m > 0.f)
@@ -709,7 +709,7 @@ SC_CLONES void rcsAnnRow(const float* x, int64_t F, float* sumSq, float* rowMax,
 }
 }  // namespace
 
-void rcsAnnForward(const float* x, int64_t N, int64_t F, float* sumSq, float* rowMax, int32_t* rowArg) {
+void rcsAnnForward(const float* x, int64_t N, int64_t F, double* sumSq, float* rowMax, int32_t* rowArg) {
 #pragma omp parallel for schedule(static) if (N * F > kSerialBelow)
   for (int64_t n = 0; n < N; n++) {
     int64_t arg;

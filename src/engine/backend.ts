@@ -150,7 +150,7 @@ export interface Backend {
    * (float64 sum) and rowMax[n] / rowArg[n] = the largest positive value and the flat index of its first
    * occurrence (0 / −1 when no x > 0).
    */
-  rcsAnnForward(x: Float32Array, N: number, F: number, sumSq: Float32Array, rowMax: Float32Array, rowArg: Int32Array): void;
+  rcsAnnForward(x: Float32Array, N: number, F: number, sumSq: Float64Array, rowMax: Float32Array, rowArg: Int32Array): void;
   // ---- RCS-SNN statistic (spec §4.2), fused: rows of D features, row (t, b) at (t·B + b)·D of s and u ----
   // Either layout: one sample's features are contiguous in plain and blocked16 storage, and s, u, rbar and the
   // gradients share it. R = s + max(0, fl32(u·invTheta)).

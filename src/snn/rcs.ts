@@ -58,7 +58,7 @@ export function rcsAnnStat(x: Tensor): Tensor {
   // not matter, so a blocked16 x is read as stored (each sample's row is contiguous in either layout) and dx is
   // returned in x's layout.
   const xd = x.storage;
-  const sumSq = new Float32Array(N);
+  const sumSq = new Float64Array(N);
   const rowMax = new Float32Array(N);
   const rowArg = new Int32Array(N);
   getBackend().rcsAnnForward(xd, N, F, sumSq, rowMax, rowArg);

@@ -622,7 +622,7 @@ for (const b of builds) {
         // ties: the first occurrence wins, within a sample and across samples
         if (N * F >= 20) x[N * F - 1] = x[7] = x[12] = 9;
         if (N > 2) x.fill(-1, 2 * F, 3 * F); // a sample without positive values
-        const out = () => ({ ss: new Float32Array(N).fill(NaN), m: new Float32Array(N).fill(NaN), a: new Int32Array(N).fill(-7) });
+        const out = () => ({ ss: new Float64Array(N).fill(NaN), m: new Float32Array(N).fill(NaN), a: new Int32Array(N).fill(-7) });
         const o1 = out(), o2 = out();
         js.rcsAnnForward(x, N, F, o1.ss, o1.m, o1.a);
         native().rcsAnnForward(x, N, F, o2.ss, o2.m, o2.a);
@@ -632,7 +632,8 @@ for (const b of builds) {
         if (N > 2) expect([o2.a[2], o2.m[2]]).toEqual([-1, 0]);
       }
       const nat = native() as unknown as Record<string, (...a: unknown[]) => unknown>;
-      expect(() => nat.rcsAnnForward!(new Float32Array(6), 2, 3, new Float32Array(2), new Float32Array(2), new Float32Array(2))).toThrow(/Int32Array/);
+      expect(() => nat.rcsAnnForward!(new Float32Array(6), 2, 3, new Float32Array(2), new Float32Array(2), new Float32Array(2))).toThrow(/Float64Array/);
+      expect(() => nat.rcsAnnForward!(new Float32Array(6), 2, 3, new Float64Array(2), new Float32Array(2), new Float32Array(2))).toThrow(/Int32Array/);
     });
 
     itN("RCS-SNN statistic: forward sums and the fused backward, either gradient alone", () => {
