@@ -539,7 +539,15 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
   const double p = num(info, fn, 1, "p"), seed = num(info, fn, 2, "seed");
   if (!(p >= 0 && p < 1)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": p must be in [0, 1)");
   if (!(seed >= 0 && seed <= 4294967295.0) || seed != std::floor(seed)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seed must be a uint32");
-  dropoutMask(m.p, m.n, p, uint32_t(seed));
+  // optional C, S: the mask is stored blocked16 [N, C/16, S, 16]
+  int64_t C = 0, S = 0;
+  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) {
+    C = dim(info, fn, num(info, fn, 3, "C"), "C");
+    S = dim(info, fn, num(info, fn, 4, "S"), "S");
+    if (C == 0 || C % 16) fail(info, fn, "a blocked mask needs C to be a positive multiple of 16");
+    if (S == 0 || m.n % (C * S)) fail(info, fn, "mask's size must be a multiple of C*S");
+  }
+  dropoutMask(m.p, m.n, p, uint32_t(seed), C, S);
   return info.Env().Undefined();
 }
 Napi::Value ThresholdActForward(const Napi::CallbackInfo& info) {

@@ -565,6 +565,19 @@ for (const b of builds) {
         }
       }
       expect(() => native().dropoutMask(new Float32Array(4), 1, 0)).toThrow(/p must be/);
+      // blocked16 storage: each element gets the bits of its plain index, on both backends
+      for (const [N, C, S] of [[2, 16, 5], [3, 48, 49]] as const) {
+        const n = N * C * S;
+        const plain = new Float32Array(n), b1 = new Float32Array(n), b2 = new Float32Array(n);
+        js.dropoutMask(plain, 0.4, 777);
+        js.dropoutMask(b1, 0.4, 777, C, S);
+        native().dropoutMask(b2, 0.4, 777, C, S);
+        expect(Array.from(b2)).toEqual(Array.from(b1));
+        const back = new Float32Array(n);
+        js.reorderBlocked16(b1, back, N, C, S, false);
+        expect(Array.from(back)).toEqual(Array.from(plain));
+      }
+      expect(() => native().dropoutMask(new Float32Array(40), 0.5, 1, 8, 5)).toThrow(/multiple of 16/);
     });
 
     itN("fused QCFS / clipped-ReLU activation, forward and straight-through backward", () => {

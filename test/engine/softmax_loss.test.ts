@@ -132,6 +132,18 @@ describe("dropout", () => {
     sum(mul(y, 2)).backward();
     for (let i = 0; i < y.size; i++) expect(x.grad!.data[i]).toBeCloseTo(2 * y.data[i]!, 5);
   });
+  it("a blocked16 input stays blocked and loses the same elements as its plain twin, forward and backward", () => {
+    const xp = Tensor.randn([3, 32, 5, 4], new Rng(2), 1, true);
+    const xb = new Tensor(xp.toLayout("blocked16").storage, xp.shape, true, "blocked16");
+    const yp = dropout(xp, 0.4, true, new Rng(9));
+    const yb = dropout(xb, 0.4, true, new Rng(9));
+    expect(yb.layout).toBe("blocked16");
+    expect(Array.from(yb.data)).toEqual(Array.from(yp.data));
+    const w = Tensor.randn(xp.shape, new Rng(3));
+    sum(mul(yp, w)).backward();
+    sum(mul(yb, w)).backward();
+    expect(Array.from(xb.grad!.data)).toEqual(Array.from(xp.grad!.data));
+  });
   it("errors", () => {
     expectShapeError(() => dropout(randn([2], 1), 1.5, true), "dropout", "[2]");
     expectShapeError(() => dropout(randn([2], 1), 0.5, true, {} as Rng), "dropout", "rng");

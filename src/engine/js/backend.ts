@@ -615,18 +615,27 @@ export const jsBackend: Backend = {
       out[i] = sp * sc;
     }
   },
-  dropoutMask(mask, p, seed) {
+  dropoutMask(mask, p, seed, C, S) {
     const threshold = Math.floor(p * 4294967296);
     const keep = Math.fround(1 / (1 - p));
     const sd = seed >>> 0;
-    for (let i = 0; i < mask.length; i++) {
+    // blocked16 storage [N, C/16, S, 16]: storage index j holds plain index ((n·C + cb·16 + c)·S + s)
+    const plainIndex = C && S
+      ? (j: number): number => {
+        const c = j % 16, s = Math.floor(j / 16) % S, r = Math.floor(j / (16 * S));
+        const cb = r % (C / 16), n = Math.floor(r / (C / 16));
+        return (n * C + cb * 16 + c) * S + s;
+      }
+      : (j: number): number => j;
+    for (let j = 0; j < mask.length; j++) {
+      const i = plainIndex(j);
       let h = (sd ^ Math.imul(i, 0x9e3779b9)) >>> 0;
       h ^= h >>> 16;
       h = Math.imul(h, 0x85ebca6b) >>> 0;
       h ^= h >>> 13;
       h = Math.imul(h, 0xc2b2ae35) >>> 0;
       h ^= h >>> 16;
-      mask[i] = h >>> 0 >= threshold ? keep : 0;
+      mask[j] = h >>> 0 >= threshold ? keep : 0;
     }
   },
   thresholdActForward(x, y, lambda, L) {

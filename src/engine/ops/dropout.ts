@@ -3,7 +3,7 @@ import { allocUninit, allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { Rng, globalRng } from "../random.js";
-import { Tensor, assertTensor } from "../tensor.js";
+import { Tensor, assertTensor, blockDims } from "../tensor.js";
 import { getBackend } from "../backends.js";
 
 export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = globalRng): Tensor {
@@ -17,13 +17,27 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = glob
   const n = x.size;
   const be = getBackend();
   const mask = p < 1 ? allocUninit(n) : allocZeroed(n);
-  // one draw from the generator seeds a counter-based mask (same bits on every backend and thread count)
-  if (p < 1) be.dropoutMask(mask, p, rng.nextU32());
+  // One draw from the generator seeds a counter-based mask (same bits on every backend and thread count). A blocked
+  // x keeps its layout: its mask is written blocked with each element's bits drawn from its plain index, so the
+  // same elements drop as in plain layout (reading x.data instead made a plain copy, and the next conv a reorder).
+  const blocked = x.layout === "blocked16";
+  if (p < 1) {
+    if (blocked) {
+      const [, C, S] = blockDims(x.shape);
+      be.dropoutMask(mask, p, rng.nextU32(), C, S);
+    } else be.dropoutMask(mask, p, rng.nextU32());
+  }
   const y = allocUninit(n);
-  be.mul(x.data, mask, y);
-  return record("dropout", [x], [x.like(y)], ([g]) => {
-    const d = allocUninit(n);
-    getBackend().mul(g!, mask, d);
-    return [d];
-  })[0];
+  be.mul(x.storage, mask, y);
+  return record(
+    "dropout",
+    [x],
+    [new Tensor(y, x.shape, false, x.layout)],
+    ([g]) => {
+      const d = allocUninit(n);
+      getBackend().mul(g!, mask, d);
+      return [d];
+    },
+    { layoutAware: true },
+  )[0];
 }
