@@ -35,15 +35,24 @@ F32 f32(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* na
   return {a.Data(), int64_t(a.ElementLength())};
 }
 
-int32_t* i32(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name, int64_t need) {
+// A typed array of element type T (its napi type `kind`, named `kindName` in errors) with at least `need` elements.
+template <class T>
+T* typedArg(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name, int64_t need, napi_typedarray_type kind,
+            const char* kindName) {
   if (info.Length() <= i) fail(info, fn, std::string("missing argument ") + name);
   Napi::Value v = info[i];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    fail(info, fn, std::string(name) + " must be an Int32Array");
-  auto a = v.As<Napi::Int32Array>();
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kind)
+    fail(info, fn, std::string(name) + " must be " + kindName);
+  auto a = v.As<Napi::TypedArrayOf<T>>();
   if (int64_t(a.ElementLength()) < need)
     fail(info, fn, std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(need));
   return a.Data();
+}
+int32_t* i32(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name, int64_t need) {
+  return typedArg<int32_t>(info, fn, i, name, need, napi_int32_array, "an Int32Array");
+}
+double* f64(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name, int64_t need) {
+  return typedArg<double>(info, fn, i, name, need, napi_float64_array, "a Float64Array");
 }
 
 double num(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name) {
@@ -585,17 +594,6 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   need(info, fn, b, "b", a.n);
   return Napi::Number::New(info.Env(), dot(a.p, b.p, a.n));
 }
-double* f64(const Napi::CallbackInfo& info, const char* fn, size_t i, const char* name, int64_t need) {
-  if (info.Length() <= i) fail(info, fn, std::string("missing argument ") + name);
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    fail(info, fn, std::string(name) + " must be a Float64Array");
-  auto a = v.As<Napi::Float64Array>();
-  if (int64_t(a.ElementLength()) < need)
-    fail(info, fn, std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(need));
-  return a.Data();
-}
-
 Napi::Value RcsAnnForward(const Napi::CallbackInfo& info) {
   const char* fn = "rcsAnnForward";
   F32 x = f32(info, fn, 0, "x");
