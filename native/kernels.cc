@@ -714,9 +714,7 @@ SC_CLONES void rcsBwdRow(const float* sp, const float* up, const float* rb, int6
     }
   }
 }
-}  // namespace
-
-namespace {
+// One sample of the RCS-ANN statistic: Σ relu(x)² in float64, the largest relu(x) and its first index (-1: none > 0).
 SC_CLONES void rcsAnnRow(const float* x, int64_t F, double* sumSq, float* rowMax, int64_t* rowArg) {
   double ss = 0;
   float m = 0.f;
