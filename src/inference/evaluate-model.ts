@@ -61,15 +61,17 @@ export function evaluateModel(snn: SpikingModel, data: { train: InferenceData; t
   const dropout = opts.calibrationDropout ?? DEFAULT_CALIBRATION_DROPOUT;
   const batchSize = opts.batchSize ?? 128;
   const guard = opts.guard ?? (<R>(fn: () => R): R => fn());
-  // Post-hoc collection runs all T steps at once (time folded into the batch: bigger convolutions, one fused
-  // neuron kernel); the network is causal, so this equals stepping (tested), and anytime inference steps.
-  const stepMode = "multi" as const;
+  // The network is causal, so both step modes give the same outputs (tested, bit for bit without dropout). The
+  // calibration outputs run all T steps at once: its dropout masks are drawn over the time-folded batch, as the
+  // reference does, and a step-by-step run would draw other masks. The test outputs take the model's default mode:
+  // single-step for a converted IF net, 15 % faster here than time-folded batches of T·B rows (1310 vs 1548 ms for
+  // 512 samples of vgg-small at T = 8, interleaved medians), whose activations do not stay in cache between layers.
   const calibration = collectOutputs(snn, data.train, {
-    T, batchSize, stepMode, calibrationDropout: dropout, seed: opts.seed ?? 0,
+    T, batchSize, stepMode: "multi", calibrationDropout: dropout, seed: opts.seed ?? 0,
     onProgress: opts.onProgress ? (d, n) => opts.onProgress!("calibration", d, n) : undefined,
   });
   const test = collectOutputs(snn, data.test, {
-    T, batchSize, stepMode, monitors: true,
+    T, batchSize, monitors: true,
     onProgress: opts.onProgress ? (d, n) => opts.onProgress!("test", d, n) : undefined,
   });
   const source = opts.source ?? snn.spec.name;
