@@ -548,7 +548,7 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
   const double p = num(info, fn, 1, "p"), seed = num(info, fn, 2, "seed");
   if (!(p >= 0 && p < 1)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": p must be in [0, 1)");
   if (!(seed >= 0 && seed <= 4294967295.0) || seed != std::floor(seed)) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seed must be a uint32");
-  // optional C, S: the mask is stored blocked16 [N, C/16, S, 16]
+  // optional C, S: the mask is stored blocked16 [N, C/16, S, 16]; optional offset added to every index
   int64_t C = 0, S = 0;
   if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull()) {
     C = dim(info, fn, num(info, fn, 3, "C"), "C");
@@ -556,7 +556,12 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
     if (C == 0 || C % 16) fail(info, fn, "a blocked mask needs C to be a positive multiple of 16");
     if (S == 0 || m.n % (C * S)) fail(info, fn, "mask's size must be a multiple of C*S");
   }
-  dropoutMask(m.p, m.n, p, uint32_t(seed), C, S);
+  double offset = 0;
+  if (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull()) {
+    offset = num(info, fn, 5, "offset");
+    if (!(offset >= 0 && offset <= 4294967295.0) || offset != std::floor(offset)) fail(info, fn, "offset must be a uint32");
+  }
+  dropoutMask(m.p, m.n, p, uint32_t(seed), C, S, uint32_t(offset));
   return info.Env().Undefined();
 }
 Napi::Value ThresholdActForward(const Napi::CallbackInfo& info) {

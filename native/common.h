@@ -90,8 +90,8 @@ void add(const float* a, const float* b, float* o, int64_t n);
 void mul(const float* a, const float* b, float* o, int64_t n);
 void axpby(const float* a, float alpha, const float* b, float beta, float* o, int64_t n);
 void relu(const float* a, float* o, int64_t n);
-// C > 0: m is stored blocked16 with C channels and S spatial elements (the bits still follow the plain index).
-void dropoutMask(float* m, int64_t n, double p, uint32_t seed, int64_t C = 0, int64_t S = 0);
+// offset: added to every (plain) index. C > 0: m is stored blocked16 with C channels and S spatial elements (the bits still follow the plain index).
+void dropoutMask(float* m, int64_t n, double p, uint32_t seed, int64_t C = 0, int64_t S = 0, uint32_t offset = 0);
 // u may be null (membrane not wanted); scale/shift (C channels, S elements per channel plane) fold an eval batch norm
 // into the input, or are null.
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,

@@ -162,10 +162,10 @@ SC_FMA_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, flo
     i = end;
   }
 }
-SC_CLONES void dropoutMaskR(float* m, uint32_t threshold, float keep, uint32_t seed, int64_t s, int64_t e) {
+SC_CLONES void dropoutMaskR(float* m, uint32_t threshold, float keep, uint32_t seed, uint32_t offset, int64_t s, int64_t e) {
 #pragma omp simd
   for (int64_t i = s; i < e; i++) {
-    uint32_t h = seed ^ (uint32_t(i) * 0x9e3779b9u);
+    uint32_t h = seed ^ ((offset + uint32_t(i)) * 0x9e3779b9u);
     h ^= h >> 16;
     h *= 0x85ebca6bu;
     h ^= h >> 13;
@@ -176,7 +176,7 @@ SC_CLONES void dropoutMaskR(float* m, uint32_t threshold, float keep, uint32_t s
 }
 // The same mask stored blocked16 ([N, C/16, S, 16]): each element draws the bits of its plain NCHW index, so a blocked
 // tensor loses exactly the elements its plain twin loses. Rows r = n·C/16 + cb of S·16 elements.
-SC_CLONES void dropoutMaskBlockedR(float* m, uint32_t threshold, float keep, uint32_t seed, int64_t C, int64_t S,
+SC_CLONES void dropoutMaskBlockedR(float* m, uint32_t threshold, float keep, uint32_t seed, uint32_t offset, int64_t C, int64_t S,
                                    int64_t r0, int64_t r1) {
   const int64_t CB = C / 16;
   for (int64_t r = r0; r < r1; r++) {
@@ -186,7 +186,7 @@ SC_CLONES void dropoutMaskBlockedR(float* m, uint32_t threshold, float keep, uin
     for (int64_t sp = 0; sp < S; sp++) {
 #pragma omp simd
       for (int64_t c = 0; c < 16; c++) {
-        uint32_t h = seed ^ (uint32_t(plain0 + c * S + sp) * 0x9e3779b9u);
+        uint32_t h = seed ^ ((offset + uint32_t(plain0 + c * S + sp)) * 0x9e3779b9u);
         h ^= h >> 16;
         h *= 0x85ebca6bu;
         h ^= h >> 13;
@@ -632,16 +632,16 @@ void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t 
                 const float* scale, const float* shift, int64_t C, int64_t S, bool blocked) {
   parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, scale, shift, C, S, blocked, b, e); });
 }
-void dropoutMask(float* m, int64_t n, double p, uint32_t seed, int64_t C, int64_t S) {
+void dropoutMask(float* m, int64_t n, double p, uint32_t seed, int64_t C, int64_t S, uint32_t offset) {
   const uint32_t threshold = uint32_t(std::floor(p * 4294967296.0));
   const float keep = float(1.0 / (1.0 - p));
   if (C > 0) {
     const int64_t rows = n / (S * 16);
 #pragma omp parallel for schedule(static) if (n > kSerialBelow)
-    for (int64_t r = 0; r < rows; r++) dropoutMaskBlockedR(m, threshold, keep, seed, C, S, r, r + 1);
+    for (int64_t r = 0; r < rows; r++) dropoutMaskBlockedR(m, threshold, keep, seed, offset, C, S, r, r + 1);
     return;
   }
-  parallelRanges(n, [&](int64_t s, int64_t e) { dropoutMaskR(m, threshold, keep, seed, s, e); });
+  parallelRanges(n, [&](int64_t s, int64_t e) { dropoutMaskR(m, threshold, keep, seed, offset, s, e); });
 }
 double sum(const float* a, int64_t n) {
   if (n <= kSerialBelow || omp_get_max_threads() == 1) return sumR(a, 0, n);

@@ -195,9 +195,10 @@ export interface Backend {
    * element's draw is independent of the thread that computes it: h = mix32(seed ^ (i·0x9E3779B9) mod 2^32)
    * (murmur3 finaliser), mask[i] = h >= floor(p·2^32) ? 1/(1−p) : 0. p in [0, 1). With C and S the mask is stored
    * blocked16 ([N, C/16, S, 16], C % 16 == 0) and each element draws the bits of its plain NCHW index i, so a
-   * blocked tensor drops exactly the elements its plain twin drops.
+   * blocked tensor drops exactly the elements its plain twin drops. `offset` (default 0) is added to every index:
+   * step t of a single-step run with offset t·n draws the mask rows of a time-folded [T·B, ...] run.
    */
-  dropoutMask(mask: Float32Array, p: number, seed: number, C?: number, S?: number): void;
+  dropoutMask(mask: Float32Array, p: number, seed: number, C?: number, S?: number, offset?: number): void;
   /** Sum of all elements (float64 accumulation). */
   sum(a: Float32Array): number;
   /** Σ a[i]·b[i] over equal-length arrays (float64 accumulation across blocks). */

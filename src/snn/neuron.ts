@@ -8,7 +8,7 @@
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import type { Rng } from "../engine/random.js";
-import { dropout, isGradEnabled, mul } from "../engine/index.js";
+import { dropout, dropoutSeeded, isGradEnabled, mul } from "../engine/index.js";
 import type { Module } from "../nn/module.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/batchnorm.js";
 import { neuronMultiStep, neuronStep, type NeuronDynamics, type StepInferenceOptions } from "./functional.js";
@@ -41,7 +41,10 @@ export abstract class BaseNeuron extends TemporalModule {
   rcs: RcsCollector | null = null;
   /** Name under which RCS statistics are pushed (the model sets the module path). */
   layerName = "";
-  /** Calibration dropout on the output; applied whatever the training flag, fresh mask per call/step. */
+  /**
+   * Calibration dropout on the output; applied whatever the training flag. A fresh mask per multi-step call; in
+   * single-step mode one per sequence, step t taking the rows a multi-step call of the same batch would draw.
+   */
   outputDropout: { p: number; rng: Rng } | null = null;
   /** Post-reset membrane of the last forward (with gradient in multi-step training); null after a single-step
    *  inference step, which does not compute it. */
@@ -51,6 +54,8 @@ export abstract class BaseNeuron extends TemporalModule {
   /** Memory of the single-step inference state, reused by every sequence (grows to the largest batch seen). */
   private stateMemory: Float32Array | null = null;
   private stepIndex = 0;
+  /** Seed of the calibration dropout's mask in the current single-step sequence (drawn at its first step). */
+  private dropoutSeed = 0;
 
   constructor(opts: NeuronOptions, defaults: Required<Pick<NeuronOptions, "theta" | "tau" | "reset" | "v0Fraction">>) {
     super();
@@ -153,8 +158,15 @@ export abstract class BaseNeuron extends TemporalModule {
   }
 
   private applyOutputDropout(out: Tensor): Tensor {
-    if (this.outputDropout && this.outputDropout.p > 0) return dropout(out, this.outputDropout.p, true, this.outputDropout.rng);
-    return out;
+    if (!this.outputDropout || !(this.outputDropout.p > 0)) return out;
+    const { p, rng } = this.outputDropout;
+    if (this.stepMode === "single") {
+      // One seed per sequence and the rows of step t at index offset t·n: exactly the mask a time-folded run of the
+      // same batch draws (one seed per layer, in layer order), so both step modes calibrate identically.
+      if (this.stepIndex === 1) this.dropoutSeed = p < 1 ? rng.nextU32() : 0;
+      return dropoutSeeded(out, p, this.dropoutSeed, ((this.stepIndex - 1) * out.size) % 2 ** 32);
+    }
+    return dropout(out, p, true, rng);
   }
 
   /** Multi-step on an explicit [T, B, ...] sequence (sets T from axis 0); returns [T, B, ...]. */

@@ -578,6 +578,22 @@ for (const b of builds) {
         expect(Array.from(back)).toEqual(Array.from(plain));
       }
       expect(() => native().dropoutMask(new Float32Array(40), 0.5, 1, 8, 5)).toThrow(/multiple of 16/);
+      // an index offset draws the matching slice of a longer mask (step t of a single-step run: offset t·n)
+      for (const [C, S] of [[0, 0], [32, 7]] as const) {
+        const n = 2 * (C || 16) * (S || 7), T = 3;
+        const whole1 = new Float32Array(T * n), whole2 = new Float32Array(T * n);
+        js.dropoutMask(whole1, 0.3, 99, C || undefined, S || undefined);
+        native().dropoutMask(whole2, 0.3, 99, C || undefined, S || undefined);
+        expect(Array.from(whole2)).toEqual(Array.from(whole1));
+        for (let t = 0; t < T; t++) {
+          const s1 = new Float32Array(n), s2 = new Float32Array(n);
+          js.dropoutMask(s1, 0.3, 99, C || undefined, S || undefined, t * n);
+          native().dropoutMask(s2, 0.3, 99, C || undefined, S || undefined, t * n);
+          expect(Array.from(s1)).toEqual(Array.from(whole1.subarray(t * n, (t + 1) * n)));
+          expect(Array.from(s2)).toEqual(Array.from(s1));
+        }
+      }
+      expect(() => native().dropoutMask(new Float32Array(4), 0.5, 1, undefined, undefined, -1)).toThrow(/offset/);
     });
 
     itN("fused QCFS / clipped-ReLU activation, forward and straight-through backward", () => {

@@ -51,6 +51,14 @@ describe("anytime inference", () => {
     expect(Array.from(drop.outputs.Y)).not.toEqual(Array.from(clean.outputs.Y));
   });
 
+  it("calibration dropout draws the same masks in both step modes: identical outputs", () => {
+    const opts = { T, batchSize: 50, limit: 100, calibrationDropout: 0.3, seed: 4 };
+    const multi = collectOutputs(snn, trainSplit, { ...opts, stepMode: "multi" });
+    const single = collectOutputs(snn, trainSplit, { ...opts, stepMode: "single" });
+    expect([multi.stepMode, single.stepMode]).toEqual(["multi", "single"]);
+    expect(Array.from(single.outputs.Y)).toEqual(Array.from(multi.outputs.Y));
+  });
+
   const cases: [PolicyName, number, Record<string, number>][] = [
     ["topk", 0.05, {}],
     ["confidence", 0.1, {}],

@@ -615,7 +615,7 @@ export const jsBackend: Backend = {
       out[i] = sp * sc;
     }
   },
-  dropoutMask(mask, p, seed, C, S) {
+  dropoutMask(mask, p, seed, C, S, offset = 0) {
     const threshold = Math.floor(p * 4294967296);
     const keep = Math.fround(1 / (1 - p));
     const sd = seed >>> 0;
@@ -628,7 +628,7 @@ export const jsBackend: Backend = {
       }
       : (j: number): number => j;
     for (let j = 0; j < mask.length; j++) {
-      const i = plainIndex(j);
+      const i = offset + plainIndex(j);
       let h = (sd ^ Math.imul(i, 0x9e3779b9)) >>> 0;
       h ^= h >>> 16;
       h = Math.imul(h, 0x85ebca6b) >>> 0;

@@ -14,18 +14,28 @@ export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = glob
   if (typeof training !== "boolean") throw new ShapeError("dropout", `training must be a boolean, got ${typeof training} (input ${fmtShape(x.shape)})`);
   if (!(rng instanceof Rng)) throw new ShapeError("dropout", `rng must be an Rng (input ${fmtShape(x.shape)})`);
   if (!training || p === 0) return x;
+  // one draw from the generator seeds a counter-based mask (same bits on every backend and thread count)
+  return dropoutSeeded(x, p, p < 1 ? rng.nextU32() : 0, 0);
+}
+
+/**
+ * Dropout with the mask's seed given, and `offset` added to every element's (plain) index: step t of a
+ * single-step run with offset t·x.size draws the rows of the mask a time-folded [T·B, ...] run draws from the same
+ * seed. Checked by `dropout`; this assumes 0 < p ≤ 1 and a uint32 seed.
+ */
+export function dropoutSeeded(x: Tensor, p: number, seed: number, offset: number): Tensor {
   const n = x.size;
   const be = getBackend();
   const mask = p < 1 ? allocUninit(n) : allocZeroed(n);
-  // One draw from the generator seeds a counter-based mask (same bits on every backend and thread count). A blocked
-  // x keeps its layout: its mask is written blocked with each element's bits drawn from its plain index, so the
-  // same elements drop as in plain layout (reading x.data instead made a plain copy, and the next conv a reorder).
+  // A blocked x keeps its layout: its mask is written blocked with each element's bits drawn from its plain index,
+  // so the same elements drop as in plain layout (reading x.data instead made a plain copy, and the next conv a
+  // reorder).
   const blocked = x.layout === "blocked16";
   if (p < 1) {
     if (blocked) {
       const [, C, S] = blockDims(x.shape);
-      be.dropoutMask(mask, p, rng.nextU32(), C, S);
-    } else be.dropoutMask(mask, p, rng.nextU32());
+      be.dropoutMask(mask, p, seed, C, S, offset);
+    } else be.dropoutMask(mask, p, seed, undefined, undefined, offset);
   }
   const y = allocUninit(n);
   be.mul(x.storage, mask, y);

@@ -6,7 +6,7 @@ export { matmul, linear } from "./linalg.js";
 export { conv2d, type Conv2dOptions } from "./conv.js";
 export { avgPool2d, maxPool2d, adaptiveAvgPool2d } from "./pool.js";
 export { batchNorm, batchNormEvalAffine, type BatchNormOptions } from "./norm.js";
-export { dropout } from "./dropout.js";
+export { dropout, dropoutSeeded } from "./dropout.js";
 export { softmax, logSoftmax } from "./softmax.js";
 export { crossEntropy, mseLoss, type CrossEntropyOptions, type Reduction } from "./loss.js";
 export { topk } from "./topk.js";
