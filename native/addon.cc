@@ -328,7 +328,6 @@ Napi::Value MaxPoolForward(const Napi::CallbackInfo& info) {
   int32_t* am = i32(info, fn, 2, "argmax", ys);
   need(info, fn, x, "x", checkedMul(info, fn, {p.n, p.c, p.h, p.w}));
   need(info, fn, y, "y", ys);
-  if (p.blocked) fail(info, fn, "max pooling takes plain NCHW only");
   maxPoolForward(p, x.p, y.p, am);
   return info.Env().Undefined();
 }

@@ -846,7 +846,54 @@ void neuronBackward(const NeuronP& p, const float* gS, const float* gU, const fl
   for (int64_t c = 0; c < chunks; c++) neuronBwdR(p, gS, gU, h, s, dx, c * grain, std::min(p.M, (c + 1) * grain));
 }
 
+namespace {
+// Max pooling of one [H, W, 16] block: per channel lane the first maximal cell of the window (NaN wins, as in the
+// plain kernel), its index within the channel's plane.
+SC_CLONES void maxPoolFwdBlock16(const PoolP& p, const float* xp, float* yp, int32_t* ap) {
+  for (int64_t oy = 0; oy < p.oh; oy++) {
+    const int64_t y0 = oy * p.sh - p.ph;
+    for (int64_t ox = 0; ox < p.ow; ox++) {
+      const int64_t x0 = ox * p.sw - p.pw;
+      float best[16];
+      int32_t bi[16];
+      for (int c = 0; c < 16; c++) {
+        best[c] = -INFINITY;
+        bi[c] = -1;
+      }
+      for (int64_t r = 0; r < p.kh; r++) {
+        const int64_t iy = y0 + r;
+        if (iy < 0 || iy >= p.h) continue;
+        for (int64_t q = 0; q < p.kw; q++) {
+          const int64_t ix = x0 + q;
+          if (ix < 0 || ix >= p.w) continue;
+          const float* v = xp + (iy * p.w + ix) * 16;
+          const int32_t idx = int32_t(iy * p.w + ix);
+          for (int c = 0; c < 16; c++) {
+            if (bi[c] < 0 || v[c] > best[c] || (std::isnan(v[c]) && !std::isnan(best[c]))) {
+              best[c] = v[c];
+              bi[c] = idx;
+            }
+          }
+        }
+      }
+      float* yo = yp + (oy * p.ow + ox) * 16;
+      int32_t* ao = ap + (oy * p.ow + ox) * 16;
+      for (int c = 0; c < 16; c++) {
+        yo[c] = bi[c] < 0 ? -INFINITY : best[c];
+        ao[c] = bi[c] < 0 ? 0 : bi[c];
+      }
+    }
+  }
+}
+}  // namespace
+
 void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am) {
+  if (p.blocked) {
+    const int64_t blocks = p.n * p.c / 16, in = p.h * p.w * 16, out = p.oh * p.ow * 16;
+#pragma omp parallel for schedule(static) if (blocks * in > kSerialBelow)
+    for (int64_t b = 0; b < blocks; b++) maxPoolFwdBlock16(p, x + b * in, y + b * out, am + b * out);
+    return;
+  }
   const int64_t planes = p.n * p.c;
 #pragma omp parallel for schedule(static) if (planes * p.h * p.w > kSerialBelow)
   for (int64_t pl = 0; pl < planes; pl++) {
@@ -879,6 +926,22 @@ void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am) {
   }
 }
 void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* dx) {
+  if (p.blocked) {
+    const int64_t blocks = p.n * p.c / 16, hw = p.h * p.w, ohw = p.oh * p.ow;
+#pragma omp parallel for schedule(static) if (blocks * hw * 16 > kSerialBelow)
+    for (int64_t b = 0; b < blocks; b++) {
+      float* dp = dx + b * hw * 16;
+      std::fill(dp, dp + hw * 16, 0.f);
+      const float* gp = dy + b * ohw * 16;
+      const int32_t* ap = am + b * ohw * 16;
+      for (int64_t i = 0; i < ohw; i++)
+        for (int c = 0; c < 16; c++) {
+          const int32_t j = ap[i * 16 + c];
+          if (j >= 0 && j < hw) dp[j * 16 + c] += gp[i * 16 + c];  // argmax comes from JS: never write out of bounds
+        }
+    }
+    return;
+  }
   const int64_t planes = p.n * p.c, hw = p.h * p.w, ohw = p.oh * p.ow;
 #pragma omp parallel for schedule(static) if (planes * hw > kSerialBelow)
   for (int64_t pl = 0; pl < planes; pl++) {

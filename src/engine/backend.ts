@@ -43,7 +43,10 @@ export interface Pool2dParams {
   ow: number;
   /** avg pooling only: whether padded cells count in the divisor (PyTorch count_include_pad). */
   countIncludePad: boolean;
-  /** avg pooling only: x and y stored blocked16 ([N, C/16, H, W, 16]); needs C % 16 == 0. */
+  /**
+   * x and y (dx and dy) stored blocked16 ([N, C/16, H, W, 16]); needs C % 16 == 0. Max pooling's argmax is then
+   * in y's storage order too, and still holds the index within the (n, c) plane (y·W + x), as in plain layout.
+   */
   blocked?: boolean;
 }
 

@@ -466,7 +466,7 @@ for (const b of builds) {
       }
     });
 
-    itN("blocked16 kernels (batch norm with and without TEBN scale, channel affine, folded-BN neuron step, avg pooling) match the plain reference", () => {
+    itN("blocked16 kernels (batch norm with and without TEBN scale, channel affine, folded-BN neuron step, avg and max pooling) match the plain reference", () => {
       for (const [N, C, S, T] of [[8, 32, 49, 4], [6, 16, 9, 2], [4, 48, 196, 1]] as const) {
         const x = rand(N * C * S, 2), dy = rand(N * C * S), g = rand(C), bt = rand(C);
         const ps = T > 1 ? rand(T) : null;
@@ -515,6 +515,22 @@ for (const b of builds) {
           close(toP(y, p.n, p.c, p.oh * p.ow), y1);
           be.avgPool2dBackward(toB(dy, p.n, p.c, p.oh * p.ow), dx, { ...p, blocked: true });
           close(toP(dx, p.n, p.c, p.h * p.w), dx1);
+        }
+        // max pooling: the same values, the same plane indices (in y's blocked order), the same gradient; ties (a
+        // constant plane) and a NaN go to the first cell, as in plain layout
+        x.fill(0.25, 0, p.h * p.w);
+        x[p.h * p.w + 3] = NaN;
+        const m1 = new Float32Array(ys), a1 = new Int32Array(ys), g1 = new Float32Array(x.length);
+        js.maxPool2dForward(x, m1, a1, p);
+        js.maxPool2dBackward(dy, a1, g1, p);
+        for (const be of [native(), js]) {
+          const y = new Float32Array(ys).fill(NaN), a = new Int32Array(ys).fill(-5), dx = new Float32Array(x.length).fill(NaN);
+          be.maxPool2dForward(toB(x, p.n, p.c, p.h * p.w), y, a, { ...p, blocked: true });
+          expect(Array.from(toP(y, p.n, p.c, p.oh * p.ow))).toEqual(Array.from(m1));
+          const aPlain = Array.from(toP(Float32Array.from(a), p.n, p.c, p.oh * p.ow));
+          expect(aPlain).toEqual(Array.from(a1));
+          be.maxPool2dBackward(toB(dy, p.n, p.c, p.oh * p.ow), a, dx, { ...p, blocked: true });
+          expect(Array.from(toP(dx, p.n, p.c, p.h * p.w))).toEqual(Array.from(g1));
         }
       }
     });

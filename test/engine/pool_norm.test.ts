@@ -98,6 +98,21 @@ function bnRef(x: Tensor, gamma: Float32Array | null, beta: Float32Array | null,
   return { y, means, vars, count: N * S };
 }
 
+describe("max pooling on blocked16 activations", () => {
+  it("stays blocked and gives the plain layout's values and gradient", () => {
+    const xp = randn([2, 32, 6, 5], 11, true);
+    const xb = new Tensor(xp.toLayout("blocked16").storage, xp.shape, true, "blocked16");
+    const yp = maxPool2d(xp, 3, 2, 1);
+    const yb = maxPool2d(xb, 3, 2, 1);
+    expect(yb.layout).toBe("blocked16");
+    expect(Array.from(yb.data)).toEqual(Array.from(yp.data));
+    const w = randn(yp.shape, 12);
+    sum(mul(yp, w)).backward();
+    sum(mul(yb, w)).backward();
+    expect(Array.from(xb.grad!.data)).toEqual(Array.from(xp.grad!.data));
+  });
+});
+
 describe("batchNorm", () => {
   it("training: batch statistics, running stats updated in place (unbiased variance, momentum)", () => {
     const x = randn([4, 3, 2, 5], 1, false, 2);

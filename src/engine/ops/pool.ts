@@ -51,15 +51,23 @@ export function avgPool2d(x: Tensor, kernel: Size2, stride?: Size2 | null, paddi
 /** Max pooling; the gradient goes to the (first) maximal cell of each window. */
 export function maxPool2d(x: Tensor, kernel: Size2, stride?: Size2 | null, padding: Size2 = 0): Tensor {
   const p = poolParams("maxPool2d", x, kernel, stride, padding);
+  // blocked16 in, blocked16 out (the argmax follows y's storage order), as average pooling
+  p.blocked = x.layout === "blocked16";
   const m = p.n * p.c * p.oh * p.ow;
   const y = allocUninit(m);
   const arg = new Int32Array(m);
-  getBackend().maxPool2dForward(x.data, y, arg, p);
-  return record("maxPool2d", [x], [new Tensor(y, [p.n, p.c, p.oh, p.ow])], ([g]) => {
-    const dx = allocUninit(x.size);
-    getBackend().maxPool2dBackward(g!, arg, dx, p);
-    return [dx];
-  })[0];
+  getBackend().maxPool2dForward(x.storage, y, arg, p);
+  return record(
+    "maxPool2d",
+    [x],
+    [new Tensor(y, [p.n, p.c, p.oh, p.ow], false, x.layout)],
+    ([g]) => {
+      const dx = allocUninit(x.size);
+      getBackend().maxPool2dBackward(g!, arg, dx, p);
+      return [dx];
+    },
+    { layoutAware: true },
+  )[0];
 }
 
 /**
