@@ -847,35 +847,40 @@ void neuronBackward(const NeuronP& p, const float* gS, const float* gU, const fl
 }
 
 namespace {
-// Max pooling of one [H, W, 16] block: per channel lane the first maximal cell of the window (NaN wins, as in the
-// plain kernel), its index within the channel's plane.
+// Visits the cells of output (oy, ox)'s window that lie inside the input, row by row: f(index within the plane).
+template <class F>
+inline void forWindow(const PoolP& p, int64_t oy, int64_t ox, F f) {
+  const int64_t y0 = oy * p.sh - p.ph, x0 = ox * p.sw - p.pw;
+  for (int64_t r = 0; r < p.kh; r++) {
+    const int64_t iy = y0 + r;
+    if (iy < 0 || iy >= p.h) continue;
+    for (int64_t q = 0; q < p.kw; q++) {
+      const int64_t ix = x0 + q;
+      if (ix >= 0 && ix < p.w) f(iy * p.w + ix);
+    }
+  }
+}
+// Max pooling's rule in both layouts (PyTorch's): the first maximal cell wins, and a NaN beats any number.
+inline bool replacesMax(float v, float best, bool none) { return none || v > best || (std::isnan(v) && !std::isnan(best)); }
+
+// Max pooling of one [H, W, 16] block: the 16 channels of a pixel are 16 lanes, each with its own maximum.
 SC_CLONES void maxPoolFwdBlock16(const PoolP& p, const float* xp, float* yp, int32_t* ap) {
-  for (int64_t oy = 0; oy < p.oh; oy++) {
-    const int64_t y0 = oy * p.sh - p.ph;
+  for (int64_t oy = 0; oy < p.oh; oy++)
     for (int64_t ox = 0; ox < p.ow; ox++) {
-      const int64_t x0 = ox * p.sw - p.pw;
       float best[16];
       int32_t bi[16];
       for (int c = 0; c < 16; c++) {
         best[c] = -INFINITY;
         bi[c] = -1;
       }
-      for (int64_t r = 0; r < p.kh; r++) {
-        const int64_t iy = y0 + r;
-        if (iy < 0 || iy >= p.h) continue;
-        for (int64_t q = 0; q < p.kw; q++) {
-          const int64_t ix = x0 + q;
-          if (ix < 0 || ix >= p.w) continue;
-          const float* v = xp + (iy * p.w + ix) * 16;
-          const int32_t idx = int32_t(iy * p.w + ix);
-          for (int c = 0; c < 16; c++) {
-            if (bi[c] < 0 || v[c] > best[c] || (std::isnan(v[c]) && !std::isnan(best[c]))) {
-              best[c] = v[c];
-              bi[c] = idx;
-            }
+      forWindow(p, oy, ox, [&](int64_t j) {
+        const float* v = xp + j * 16;
+        for (int c = 0; c < 16; c++)
+          if (replacesMax(v[c], best[c], bi[c] < 0)) {
+            best[c] = v[c];
+            bi[c] = int32_t(j);
           }
-        }
-      }
+      });
       float* yo = yp + (oy * p.ow + ox) * 16;
       int32_t* ao = ap + (oy * p.ow + ox) * 16;
       for (int c = 0; c < 16; c++) {
@@ -883,7 +888,6 @@ SC_CLONES void maxPoolFwdBlock16(const PoolP& p, const float* xp, float* yp, int
         ao[c] = bi[c] < 0 ? 0 : bi[c];
       }
     }
-  }
 }
 }  // namespace
 
@@ -900,29 +904,19 @@ void maxPoolForward(const PoolP& p, const float* x, float* y, int32_t* am) {
     const float* xp = x + pl * p.h * p.w;
     float* yp = y + pl * p.oh * p.ow;
     int32_t* ap = am + pl * p.oh * p.ow;
-    for (int64_t oy = 0; oy < p.oh; oy++) {
-      const int64_t y0 = oy * p.sh - p.ph;
+    for (int64_t oy = 0; oy < p.oh; oy++)
       for (int64_t ox = 0; ox < p.ow; ox++) {
-        const int64_t x0 = ox * p.sw - p.pw;
         float best = -INFINITY;
         int64_t bi = -1;
-        for (int64_t r = 0; r < p.kh; r++) {
-          const int64_t iy = y0 + r;
-          if (iy < 0 || iy >= p.h) continue;
-          for (int64_t q = 0; q < p.kw; q++) {
-            const int64_t ix = x0 + q;
-            if (ix < 0 || ix >= p.w) continue;
-            const float v = xp[iy * p.w + ix];
-            if (bi < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
-              best = v;
-              bi = iy * p.w + ix;
-            }
+        forWindow(p, oy, ox, [&](int64_t j) {
+          if (replacesMax(xp[j], best, bi < 0)) {
+            best = xp[j];
+            bi = j;
           }
-        }
+        });
         yp[oy * p.ow + ox] = bi < 0 ? -INFINITY : best;
         ap[oy * p.ow + ox] = bi < 0 ? 0 : int32_t(bi);
       }
-    }
   }
 }
 void maxPoolBackward(const PoolP& p, const float* dy, const int32_t* am, float* dx) {
