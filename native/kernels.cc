@@ -875,6 +875,7 @@ SC_CLONES void maxPoolFwdBlock16(const PoolP& p, const float* xp, float* yp, int
       }
       forWindow(p, oy, ox, [&](int64_t j) {
         const float* v = xp + j * 16;
+#pragma omp simd
         for (int c = 0; c < 16; c++)
           if (replacesMax(v[c], best[c], bi[c] < 0)) {
             best[c] = v[c];
