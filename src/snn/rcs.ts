@@ -131,17 +131,14 @@ export function rcsSnnStat(spikes: Tensor, membrane: Tensor, theta: number): Ten
   const normRbar = new Float32Array(B);
   be.rcsSnnForward(S.storage, U.storage, T, B, D, K, invTheta, rbar, dot, normR, normRbar);
   // cos_{t,b} = dot / (|R_t|·|R̄|) in float32 like the composed ops; c_b = mean_t cos; r_b = 1 / (c_b + 1e-5)
-  const cos = new Float32Array(T * B);
   const c = new Float64Array(B);
   for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) {
-      const j = t * B + b;
-      cos[j] = dot[j]! / Math.fround(normR[j]! * normRbar[b]!);
-      c[b]! += cos[j]!;
-    }
+    for (let b = 0; b < B; b++) c[b]! += Math.fround(dot[t * B + b]! / Math.fround(normR[t * B + b]! * normRbar[b]!));
   }
+  // c_b + 1e-5 in float32, the denominator of r_b and of its derivative
+  const den = Float32Array.from(c, (cb) => Math.fround(cb / T) + 1e-5);
   const r = allocUninit(B);
-  for (let b = 0; b < B; b++) r[b] = 1 / Math.fround(Math.fround(c[b]! / T) + 1e-5);
+  for (let b = 0; b < B; b++) r[b] = 1 / den[b]!;
   const out = new Tensor(r, [B]);
   return record(
     "rcsSnnStat",
@@ -152,8 +149,7 @@ export function rcsSnnStat(spikes: Tensor, membrane: Tensor, theta: number): Ten
       const a = new Float32Array(T * B);
       const cc = new Float32Array(T * B);
       for (let b = 0; b < B; b++) {
-        const cb = Math.fround(Math.fround(c[b]! / T) + 1e-5);
-        const dcos = -g![b]! / (cb * cb) / T;
+        const dcos = -g![b]! / (den[b]! * den[b]!) / T;
         for (let t = 0; t < T; t++) {
           const j = t * B + b;
           const nr = normR[j]!;

@@ -113,7 +113,8 @@ function col2im(col: Float32Array, dx: Float32Array, xOff: number, c0: number, c
 
 // ---- layouts ------------------------------------------------------------------------------------------------
 
-function reorderBlocked16(src: Float32Array, dst: Float32Array, n: number, c: number, s: number, toBlocked: boolean): void {
+/** plain [n, c, s] <-> blocked16 [n, c/16, s, 16]; also for max pooling's Int32Array argmax. */
+function reorderBlocked16<A extends Float32Array | Int32Array>(src: A, dst: A, n: number, c: number, s: number, toBlocked: boolean): void {
   const cb = c / 16;
   for (let i = 0; i < n; i++) {
     for (let b = 0; b < cb; b++) {
@@ -247,26 +248,12 @@ function conv2dBackwardWeightsPlain(x: Float32Array, dy: Float32Array, dw: Float
 
 // ---- pooling ---------------------------------------------------------------------------------------------
 
-/** blocked16 [n, c/16, s, 16] <-> plain [n, c, s] for an Int32Array (max pooling's argmax). */
-function reorderIndex16(src: Int32Array, dst: Int32Array, n: number, c: number, s: number, toBlocked: boolean): void {
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      for (let i = 0; i < s; i++) {
-        const plain = (b * c + ch) * s + i;
-        const blocked = ((b * (c / 16) + (ch >> 4)) * s + i) * 16 + (ch & 15);
-        if (toBlocked) dst[blocked] = src[plain]!;
-        else dst[plain] = src[blocked]!;
-      }
-    }
-  }
-}
-
 function maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, p: Pool2dParams): void {
   if (p.blocked) {
     const ys = new Float32Array(y.length), as = new Int32Array(argmax.length);
     maxPool2dForward(plainIn(x, true, p.n, p.c, p.h * p.w), ys, as, { ...p, blocked: false });
     reorderBlocked16(ys, y, p.n, p.c, p.oh * p.ow, true);
-    reorderIndex16(as, argmax, p.n, p.c, p.oh * p.ow, true);
+    reorderBlocked16(as, argmax, p.n, p.c, p.oh * p.ow, true);
     return;
   }
   const { n, c, h, w, kh, kw, strideH, strideW, padH, padW, oh, ow } = p;
@@ -305,7 +292,7 @@ function maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, 
 function maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, p: Pool2dParams): void {
   if (p.blocked) {
     const as = new Int32Array(argmax.length), dxs = new Float32Array(p.n * p.c * p.h * p.w);
-    reorderIndex16(argmax, as, p.n, p.c, p.oh * p.ow, false);
+    reorderBlocked16(argmax, as, p.n, p.c, p.oh * p.ow, false);
     maxPool2dBackward(plainIn(dy, true, p.n, p.c, p.oh * p.ow), as, dxs, { ...p, blocked: false });
     reorderBlocked16(dxs, dx, p.n, p.c, p.h * p.w, true);
     return;

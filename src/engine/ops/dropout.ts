@@ -30,13 +30,8 @@ export function dropoutSeeded(x: Tensor, p: number, seed: number, offset: number
   // A blocked x keeps its layout: its mask is written blocked with each element's bits drawn from its plain index,
   // so the same elements drop as in plain layout (reading x.data instead made a plain copy, and the next conv a
   // reorder).
-  const blocked = x.layout === "blocked16";
-  if (p < 1) {
-    if (blocked) {
-      const [, C, S] = blockDims(x.shape);
-      be.dropoutMask(mask, p, seed, C, S, offset);
-    } else be.dropoutMask(mask, p, seed, undefined, undefined, offset);
-  }
+  const [, C, S] = x.layout === "blocked16" ? blockDims(x.shape) : [];
+  if (p < 1) be.dropoutMask(mask, p, seed, C, S, offset);
   const y = allocUninit(n);
   be.mul(x.storage, mask, y);
   return record(
