@@ -311,6 +311,10 @@ export async function train(configIn: RunConfig, opts: TrainOptions = {}): Promi
           winImages = 0;
           winStart = now;
         }
+        // Let the event loop run between steps (microseconds against a step): without it nothing else ran until
+        // train() returned, so `spikecut train`'s Ctrl-C handler never fired (it trained to the end), an abort from a
+        // timer was never seen, and a test runner's worker could not answer its own RPC for the whole run.
+        await new Promise<void>((r) => setImmediate(r));
         const stopNow = opts.signal?.aborted || (opts.stopAfterSteps !== undefined && step >= opts.stopAfterSteps);
         if (stopNow && stepInEpoch < stepsPerEpoch) {
           bar?.stop();

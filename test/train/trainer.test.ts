@@ -94,6 +94,15 @@ describe("trainer", () => {
     expect(Object.keys(best.thresholds!)).toEqual(["body.3"]);
   });
 
+  it("an abort from outside (a timer, a signal handler) is seen at the next step: the loop yields to the event loop", async () => {
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 0);
+    const r = await train(config(tmp()), { data: data(), buildModel: () => new TinyNet(), progress: false, signal: ctl.signal });
+    expect(r.interrupted).toBe(true);
+    expect(r.step).toBe(1);
+    expect(r.epochsCompleted).toBe(0);
+  });
+
   it("stops on a NaN loss with a clear error and keeps the last good checkpoint", async () => {
     const dir = tmp();
     await train(config(dir, { epochs: 2 }), { data: data(), buildModel: () => new TinyNet(), progress: false, stopAfterSteps: 10 });
