@@ -3,18 +3,21 @@
  * accumulated output Y(t) = fl32(Y(t-1) + O_t) of each active sample goes to the policy's online rule
  * `fires(state, Y(t), t)`; samples that fire are finished (prediction argmax Y(t), first maximal index) and LEAVE
  * the batch (`model.selectSamples(rows)` drops their neuron state, their input rows are dropped too), so the next
- * step computes only the samples still running. Everything stops at T.
+ * step computes only the samples still running. Everything stops at T. With refill (the default) the next samples
+ * of the data take the finished rows' places instead (`model.resetSamples(rows)`: those state rows back to the
+ * initial state), so the batch stays full, each row runs its own timestep, and no state moves until the data runs
+ * out.
  *
  * Because the network is causal and the rule only reads Y(t), the predictions and stop times equal the post-hoc
  * `policy.decide` on `collectOutputs` of the same model on the same data (tested exactly), and the number of
  * sample-steps computed equals the sum of the stop times.
  */
 import { noGrad } from "../engine/autograd.js";
-import { tidy } from "../engine/memory.js";
+import { allocUninit, tidy } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import type { SpikingModel } from "../models/spiking-model.js";
 import { argmaxOfRow, getPolicy, type CutoffPolicy, type PolicyName, type PolicyStateBase } from "../cutoff/index.js";
-import { batchesOf, countOf, frameAt, gatherSampleRows, type InferenceData } from "./data.js";
+import { batchesOf, countOf, type Batch, type InferenceData } from "./data.js";
 import { checkSpiking } from "./collect.js";
 
 export interface AnytimeOptions {
@@ -29,7 +32,13 @@ export interface AnytimeOptions {
   limit?: number;
   /** Count spikes and SOPs of the work actually done, per sample. Default false. */
   monitors?: boolean;
-  /** Called after every batch with (samples done, total). */
+  /**
+   * Refill the batch as samples stop (default true): finished samples' places go to the next waiting samples at
+   * once, so every step runs on a full batch until the data runs out. false: a batch runs until its last sample
+   * stops before the next one starts (the batch shrinks from `batchSize` to a few samples). Results are the same.
+   */
+  refill?: boolean;
+  /** Called whenever samples finish, with (samples done, total). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -50,7 +59,10 @@ export interface AnytimeResult {
   /** Spikes and SOPs of the steps each sample actually ran (with `monitors`). */
   spikesPerSample?: Float64Array;
   sopsPerSample?: Float64Array;
-  /** Active batch size after each step, per batch (diagnostics: it shrinks). */
+  /**
+   * Rows computed at each step (diagnostics), one list per run of the batch until it drained: with refill the batch
+   * stays full until the data runs out and drains once at the end; without, one list per batch, shrinking.
+   */
   activePerStep: number[][];
 }
 
@@ -67,6 +79,115 @@ function checkState(state: PolicyStateBase, T: number): void {
   }
 }
 
+/** One waiting sample: its input is x[at·per ..] of the batch it came in. */
+interface Waiting {
+  x: Float32Array;
+  at: number;
+  id: number;
+}
+
+/**
+ * The data, sample by sample, in order (ids 0, 1, ...): what joins the batch next. Checks that every batch holds
+ * samples of the first one's shape and, for event frames, at least T frames.
+ */
+class SampleFeed {
+  private batch: (Batch & { temporal: boolean }) | null = null;
+  private taken = 0;
+  private fed = 0;
+  temporal = false;
+  /** Shape of one step's input, its size, and the frames per event sample (1 for images). */
+  inner: number[] = [];
+  frameSize = 0;
+  frames = 1;
+
+  constructor(private readonly batches: Generator<Batch & { temporal: boolean }>, private readonly T: number,
+              private readonly labels: Int32Array) {}
+
+  next(): Waiting | null {
+    if (this.fed === this.labels.length) return null;
+    while (!this.batch || this.taken === this.batch.labels.length) {
+      const next = this.batches.next();
+      if (next.done) return null;
+      this.open(next.value);
+    }
+    const id = this.fed++;
+    const at = this.taken++;
+    this.labels[id] = this.batch.labels[at]!;
+    return { x: this.batch.x, at, id };
+  }
+
+  private open(b: Batch & { temporal: boolean }): void {
+    const inner = b.temporal ? b.shape.slice(2) : b.shape.slice(1);
+    if (!this.batch) {
+      this.temporal = b.temporal;
+      this.inner = inner;
+      this.frameSize = inner.reduce((a, d) => a * d, 1);
+      this.frames = b.temporal ? b.shape[1]! : 1;
+    }
+    if (b.temporal && b.shape[1]! < this.T) throw new RangeError(`inferAnytime: event batch has ${b.shape[1]} frames per sample, T is ${this.T}`);
+    if (b.temporal !== this.temporal || inner.some((d, i) => d !== this.inner[i]) || (b.temporal && b.shape[1] !== this.frames)) {
+      const want = [...(this.temporal ? [this.frames] : []), ...this.inner];
+      throw new RangeError(`inferAnytime: batch of shape [${b.shape.join(", ")}] does not match the first batch's samples [${want.join(", ")}]`);
+    }
+    this.batch = b;
+    this.taken = 0;
+  }
+}
+
+/**
+ * The rows of the running batch: per row, its sample's id, the steps it has run, its input (the image, or all of
+ * its event frames) and its accumulated output.
+ */
+class ActiveRows {
+  count = 0;
+  readonly ids: Int32Array;
+  readonly steps: Int32Array;
+  readonly x: Float32Array;
+  readonly Y: Float32Array;
+
+  constructor(capacity: number, readonly xPer: number, readonly K: number) {
+    this.ids = new Int32Array(capacity);
+    this.steps = new Int32Array(capacity);
+    this.x = new Float32Array(capacity * xPer);
+    this.Y = new Float32Array(capacity * K);
+  }
+
+  /** Row r now holds sample s (row count: append). */
+  put(r: number, s: Waiting): void {
+    const { xPer, K } = this;
+    this.x.set(s.x.subarray(s.at * xPer, (s.at + 1) * xPer), r * xPer);
+    this.Y.fill(0, r * K, (r + 1) * K);
+    this.ids[r] = s.id;
+    this.steps[r] = 0;
+    if (r === this.count) this.count++;
+  }
+
+  /** Keeps the rows `keep` (increasing), in that order. */
+  compact(keep: Int32Array): void {
+    const { xPer, K } = this;
+    for (let r = 0; r < keep.length; r++) {
+      const i = keep[r]!;
+      if (i === r) continue;
+      this.ids[r] = this.ids[i]!;
+      this.steps[r] = this.steps[i]!;
+      this.x.copyWithin(r * xPer, i * xPer, (i + 1) * xPer);
+      this.Y.copyWithin(r * K, i * K, (i + 1) * K);
+    }
+    this.count = keep.length;
+  }
+
+  /** The model's input for this step: each row's image, or its event frame at its own step. */
+  input(temporal: boolean, frameSize: number): Float32Array {
+    if (!temporal) return this.x.subarray(0, this.count * this.xPer);
+    const out = allocUninit(this.count * frameSize);
+    for (let i = 0; i < this.count; i++) {
+      const o = i * this.xPer + this.steps[i]! * frameSize;
+      out.set(this.x.subarray(o, o + frameSize), i * frameSize);
+    }
+    return out;
+  }
+}
+
 export function inferAnytime(model: SpikingModel, data: InferenceData, opts: AnytimeOptions): AnytimeResult {
   checkSpiking(model, "inferAnytime");
   if (model.options.tebn) throw new Error(`inferAnytime: ${model.spec.name} uses TEBN, which runs multi-step only (spec §12.11); anytime inference needs single-step mode`);
@@ -75,6 +196,9 @@ export function inferAnytime(model: SpikingModel, data: InferenceData, opts: Any
   const T = opts.T ?? model.T;
   if (!(Number.isInteger(T) && T >= 1)) throw new RangeError(`inferAnytime: T must be a positive integer, got ${T}`);
   checkState(opts.state, T);
+  const batchSize = opts.batchSize ?? 128;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`inferAnytime: batchSize must be a positive integer, got ${batchSize}`);
+  const refill = opts.refill ?? true;
   const K = model.numClasses;
   const N = countOf(data, opts.limit);
   const predictions = new Int32Array(N);
@@ -98,59 +222,74 @@ export function inferAnytime(model: SpikingModel, data: InferenceData, opts: Any
   let sopsPerSample: Float64Array | undefined;
   try {
     noGrad(() => {
-      let off = 0;
-      for (const b of batchesOf(data, opts.batchSize ?? 128, opts.limit)) {
-        // activations of this batch return to the pool when it is done
+      const feed = new SampleFeed(batchesOf(data, batchSize, opts.limit), T, labels);
+      let rows: ActiveRows | null = null;
+      let finished = 0;
+      let active: number[] = [];
+      // an empty batch takes up to batchSize waiting samples, all starting at step 0
+      const fill = (): void => {
+        model.resetState();
+        for (let s = feed.next(); s; s = rows!.count < batchSize ? feed.next() : null) {
+          rows ??= new ActiveRows(batchSize, feed.frameSize * feed.frames, K);
+          rows.put(rows.count, s);
+        }
+      };
+      fill();
+      while (rows && (rows as ActiveRows).count > 0) {
+        const R: ActiveRows = rows;
+        // each step's activations return to the pool when the step is done: only the neuron states (never
+        // pooled) and the rows' arrays carry over
         tidy(() => {
-          const B = b.labels.length;
-          labels.set(b.labels, off);
-          if (b.temporal && b.shape[1]! < T) throw new RangeError(`inferAnytime: event batch has ${b.shape[1]} frames per sample, T is ${T}`);
-          const inner = b.temporal ? b.shape.slice(2) : b.shape.slice(1);
-          model.resetState();
-          // active rows (indices into this batch), their static input and their accumulated outputs
-          let rows = Int32Array.from({ length: B }, (_, i) => i);
-          let xs: Float32Array | null = b.temporal ? null : b.x;
-          let Y: Float32Array = new Float32Array(B * K);
-          const active: number[] = [];
-          for (let t = 0; t < T; t++) {
-            // each step's activations return to the pool when the step is done: only the neuron states (never
-            // pooled) and the accumulated outputs carry over, so a batch holds one step's buffers, not T steps'
-            const done = tidy((): boolean => {
-              const A = rows.length;
-              active.push(A);
-              const xt = xs ? new Tensor(xs, [A, ...inner]) : new Tensor(frameAt(b.x, b.shape, t, rows), [A, ...inner]);
-              const o = model.step(xt).data;
-              stepsRun += A;
-              for (let i = 0; i < A * K; i++) Y[i] = Y[i]! + o[i]!; // float32 store: fl32(Y + O)
-              const last = t === T - 1;
-              let keep = 0;
-              const keepRows = new Int32Array(A);
-              for (let i = 0; i < A; i++) {
-                const y = Y.subarray(i * K, (i + 1) * K);
-                if (last || policy.fires(state, y, t)) {
-                  const n = off + rows[i]!;
-                  predictions[n] = argmaxOfRow(y);
-                  timesteps[n] = t + 1;
-                } else keepRows[keep++] = i;
-              }
-              if (keep === 0 || last) return true;
-              if (keep < A) {
-                const sel = keepRows.subarray(0, keep);
-                model.selectSamples(sel);
-                Y = gatherSampleRows(Y, A, sel);
-                if (xs) xs = gatherSampleRows(xs, A, sel);
-                rows = Int32Array.from(sel, (i) => rows[i]!);
-              }
-              return false;
-            });
-            if (done) break;
+          const A = R.count;
+          active.push(A);
+          const o = model.step(new Tensor(R.input(feed.temporal, feed.frameSize), [A, ...feed.inner])).data;
+          stepsRun += A;
+          const Y = R.Y;
+          for (let i = 0; i < A * K; i++) Y[i] = Y[i]! + o[i]!; // float32 store: fl32(Y + O)
+          let stopped = 0;
+          const stops = new Int32Array(A);
+          for (let i = 0; i < A; i++) {
+            const t = R.steps[i]!;
+            R.steps[i] = t + 1;
+            const y = Y.subarray(i * K, (i + 1) * K);
+            if (t === T - 1 || policy.fires(state, y, t)) {
+              const n = R.ids[i]!;
+              predictions[n] = argmaxOfRow(y);
+              timesteps[n] = t + 1;
+              stops[stopped++] = i;
+            }
           }
-          model.resetState();
-          activePerStep.push(active);
-          off += B;
-          opts.onProgress?.(off, N);
+          if (stopped === 0) return;
+          finished += stopped;
+          opts.onProgress?.(finished, N);
+          // Refill: the next samples take the finished rows' places, so the batch stays full (kernels keep running
+          // on full batches, not on the handful of slow samples a batch ends with) and nothing else moves.
+          let placed = 0;
+          if (refill) {
+            for (let s = feed.next(); s; s = placed < stopped ? feed.next() : null) R.put(stops[placed++]!, s);
+            if (placed > 0) model.resetSamples(stops.subarray(0, placed));
+          }
+          if (placed === stopped) return;
+          // the data ran out (or no refill): the other finished rows leave the batch
+          const leaving = stops.subarray(placed, stopped);
+          if (R.count - leaving.length === 0) {
+            R.count = 0;
+            activePerStep.push(active);
+            active = [];
+            fill();
+            return;
+          }
+          const keep = new Int32Array(R.count - leaving.length);
+          for (let i = 0, j = 0, k = 0; i < R.count; i++) {
+            if (j < leaving.length && leaving[j] === i) j++;
+            else keep[k++] = i;
+          }
+          model.selectSamples(keep);
+          R.compact(keep);
         });
       }
+      if (active.length) activePerStep.push(active);
+      model.resetState();
     });
     if (opts.monitors) {
       const rec = model.monitors.collect();

@@ -62,11 +62,3 @@ export function frameAt(x: Float32Array, shape: readonly number[], t: number, ro
   }
   return out;
 }
-
-/** Rows of a [B, ...] array (copy). */
-export function gatherSampleRows(x: Float32Array, B: number, rows: Int32Array): Float32Array {
-  const per = x.length / B;
-  const out = new Float32Array(rows.length * per);
-  for (let i = 0; i < rows.length; i++) out.set(x.subarray(rows[i]! * per, (rows[i]! + 1) * per), i * per);
-  return out;
-}

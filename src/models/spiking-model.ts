@@ -146,6 +146,12 @@ export class SpikingModel extends Module {
     for (const m of this.temporal) m.selectSamples(r);
   }
 
+  /** New samples take the places of the given rows, starting from the initial state (anytime refill). */
+  resetSamples(rows: Int32Array | readonly number[]): void {
+    const r = rows instanceof Int32Array ? rows : Int32Array.from(rows);
+    for (const m of this.temporal) m.resetSamples(r);
+  }
+
   private checkInput(x: Tensor, lead: number): void {
     const want = this.options.inputShape;
     const got = x.shape.slice(lead);

@@ -7,7 +7,9 @@
  * sum of the per-step values up to t*.
  *
  * Rows are original sample indices within the current sequence: in single-step mode with samples leaving the
- * batch, a finished sample stops accruing counts, so the record holds exactly the work done.
+ * batch, a finished sample stops accruing counts, so the record holds exactly the work done. New samples can also
+ * take finished samples' rows in a running sequence (anytime inference refills its batch): each sample's counts are
+ * kept per step of its own, so step t of the record is the sample's t-th step whenever the batch computed it.
  */
 import { getBackend } from "../engine/backends.js";
 import { relayout, type Layout } from "../engine/tensor.js";
@@ -46,10 +48,15 @@ export interface SpikeRecord {
 }
 
 interface Sequence {
-  steps: { spikes: Float64Array; sops: Float64Array }[];
-  /** Current batch row → original row of this sequence. */
+  /** Per sample of the sequence, in the order it joined: its counts, one entry per step it ran. */
+  spikes: number[][];
+  sops: number[][];
+  /** Current batch row → sample of this sequence. */
   rows: Int32Array;
-  n: number;
+}
+
+function newSequence(B: number): Sequence {
+  return { spikes: Array.from({ length: B }, () => []), sops: Array.from({ length: B }, () => []), rows: identity(B) };
 }
 
 export class SpikeMonitor {
@@ -63,7 +70,7 @@ export class SpikeMonitor {
   recordSequence(s01: Float32Array, T: number, B: number, layout: Layout = "plain"): void {
     if (!this.enabled) return;
     this.endSequence();
-    this.current = { steps: [], rows: identity(B), n: B };
+    this.current = newSequence(B);
     for (let t = 0; t < T; t++) this.addStep(s01.subarray(t * B * this.geometry.neurons, (t + 1) * B * this.geometry.neurons), B, layout);
     this.endSequence();
   }
@@ -71,7 +78,7 @@ export class SpikeMonitor {
   /** Single-step call: s01 is [B, neurons] for the next step of the current sequence. */
   recordStep(s01: Float32Array, B: number, layout: Layout = "plain"): void {
     if (!this.enabled) return;
-    if (!this.current) this.current = { steps: [], rows: identity(B), n: B };
+    if (!this.current) this.current = newSequence(B);
     if (this.current.rows.length !== B) {
       throw new Error(`SpikeMonitor(${this.geometry.name}): batch of ${B} but ${this.current.rows.length} active samples; call selectSamples when samples leave`);
     }
@@ -84,9 +91,21 @@ export class SpikeMonitor {
     this.current.rows = Int32Array.from(rows, (r) => prev[r]!);
   }
 
+  /** New samples take the places of the given batch rows (in increasing order): they start at their own step 0. */
+  resetSamples(rows: Int32Array): void {
+    if (!this.enabled || !this.current) return;
+    const seq = this.current;
+    for (const r of rows) {
+      if (!(r >= 0 && r < seq.rows.length)) throw new RangeError(`SpikeMonitor(${this.geometry.name}): row ${r} is outside the batch of ${seq.rows.length}`);
+      seq.rows[r] = seq.spikes.length;
+      seq.spikes.push([]);
+      seq.sops.push([]);
+    }
+  }
+
   /** Closes the current single-step sequence (resetState calls this). */
   endSequence(): void {
-    if (this.current && this.current.steps.length) this.seqs.push(this.current);
+    if (this.current && this.current.spikes.some((s) => s.length > 0)) this.seqs.push(this.current);
     this.current = null;
   }
 
@@ -111,35 +130,37 @@ export class SpikeMonitor {
     const seq = this.current!;
     const D = this.geometry.neurons;
     const fan = this.fanoutIn(layout);
-    const spikes = new Float64Array(seq.n);
-    const sops = new Float64Array(seq.n);
     // per-row sums on the backend: counting in a JS loop cost as much as the inference it was measuring
     const be = getBackend();
     for (let b = 0; b < B; b++) {
       const row = s01.subarray(b * D, (b + 1) * D);
       const r = seq.rows[b]!;
-      spikes[r] = be.sum(row);
-      sops[r] = fan ? be.dot(row, fan) : 0;
+      seq.spikes[r]!.push(be.sum(row));
+      seq.sops[r]!.push(fan ? be.dot(row, fan) : 0);
     }
-    seq.steps.push({ spikes, sops });
   }
 
   /** All recorded sequences concatenated over samples, padded with zeros to the longest sequence. */
   collect(): LayerSpikeRecord {
     this.endSequence();
-    const T = Math.max(0, ...this.seqs.map((s) => s.steps.length));
-    const N = this.seqs.reduce((a, s) => a + s.n, 0);
+    let T = 0;
+    let N = 0;
+    for (const s of this.seqs) {
+      N += s.spikes.length;
+      for (const c of s.spikes) T = Math.max(T, c.length);
+    }
     const spikes = new Float32Array(T * N);
     const sops = new Float32Array(T * N);
-    let off = 0;
+    let n = 0;
     for (const s of this.seqs) {
-      s.steps.forEach((st, t) => {
-        for (let n = 0; n < s.n; n++) {
-          spikes[t * N + off + n] = st.spikes[n]!;
-          sops[t * N + off + n] = st.sops[n]!;
+      for (let i = 0; i < s.spikes.length; i++, n++) {
+        const sp = s.spikes[i]!;
+        const so = s.sops[i]!;
+        for (let t = 0; t < sp.length; t++) {
+          spikes[t * N + n] = sp[t]!;
+          sops[t * N + n] = so[t]!;
         }
-      });
-      off += s.n;
+      }
     }
     return { ...this.geometry, T, N, spikes, sops };
   }

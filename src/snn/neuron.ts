@@ -107,6 +107,20 @@ export abstract class BaseNeuron extends TemporalModule {
     this.monitor?.selectSamples(rows);
   }
 
+  override resetSamples(rows: Int32Array): void {
+    if (this.v) {
+      const B = this.v.shape[0]!;
+      const state = this.v.storage;
+      const inner = state.length / B;
+      const v0 = this.dynamics().v0;
+      for (const r of rows) {
+        if (!(r >= 0 && r < B)) throw new RangeError(`resetSamples: row ${r} is outside the batch of ${B}`);
+        state.fill(v0, r * inner, (r + 1) * inner);
+      }
+    }
+    this.monitor?.resetSamples(rows);
+  }
+
   forward(x: Tensor): Tensor {
     if (x.ndim < 2) throw new ShapeError(this.constructor.name, `expects [N, ...], got ${fmtShape(x.shape)}`);
     const d = this.dynamics();

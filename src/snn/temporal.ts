@@ -30,6 +30,11 @@ export abstract class TemporalModule extends Module {
    * so anytime inference can drop finished samples from the batch between steps.
    */
   selectSamples(_rows: Int32Array): void {}
+  /**
+   * New samples take the places of the given rows (finished samples' rows, in increasing order), each at the start
+   * of its own sequence: their state rows go back to the initial state, the other rows keep running.
+   */
+  resetSamples(_rows: Int32Array): void {}
 }
 
 /** [T, B, ...] → [T·B, ...] (a view). */

@@ -97,6 +97,54 @@ describe("anytime inference", () => {
     }
   });
 
+  it("refill keeps the batch full; without it each batch drains: same predictions, stop times and counts", () => {
+    const policy = getPolicy("topk");
+    const state = policy.calibrate(cal.outputs, 0.05, { T });
+    const on = inferAnytime(snn, testSplit, { policy, state, T, batchSize: 48, monitors: true });
+    const off = inferAnytime(snn, testSplit, { policy, state, T, batchSize: 48, monitors: true, refill: false });
+    expect(Array.from(on.timesteps)).toEqual(Array.from(off.timesteps));
+    expect(Array.from(on.predictions)).toEqual(Array.from(off.predictions));
+    expect(Array.from(on.labels)).toEqual(Array.from(off.labels));
+    expect(on.stepsRun).toBe(off.stepsRun);
+    expect(Array.from(on.spikesPerSample!)).toEqual(Array.from(off.spikesPerSample!));
+    expect(Array.from(on.sopsPerSample!)).toEqual(Array.from(off.sopsPerSample!));
+    // without refill: ceil(200 / 48) batches, each shrinking; with it: one run, full until the data runs out
+    expect(off.activePerStep.length).toBe(5);
+    expect(on.activePerStep.length).toBe(1);
+    const steps = on.activePerStep[0]!;
+    const full = steps.findIndex((a) => a < 48);
+    expect(full).toBeGreaterThan(0);
+    expect(steps.slice(0, full).every((a) => a === 48)).toBe(true);
+    expect(steps.length).toBeLessThan(off.activePerStep.flat().length);
+    expect(steps.reduce((a, b) => a + b, 0)).toBe(on.stepsRun);
+  });
+
+  it("event frames: each row reads the frame of its own step, across batch boundaries", () => {
+    // [B, T, 1, 28, 28] frames made from test images, different at every step and for every sample
+    const batches = [0, 1, 2].map((k) => {
+      const idx = Int32Array.from({ length: 40 }, (_, i) => k * 40 + i);
+      const b = testSplit.batch(idx, null);
+      const per = b.x.length / 40;
+      const x = new Float32Array(40 * T * per);
+      for (let i = 0; i < 40; i++) {
+        for (let t = 0; t < T; t++) {
+          const gain = 0.6 + 0.1 * t + 0.01 * (i % 7);
+          for (let j = 0; j < per; j++) x[(i * T + t) * per + j] = gain * b.x[i * per + j]!;
+        }
+      }
+      return { x, shape: [40, T, ...b.shape.slice(1)], labels: b.labels };
+    });
+    const outs = collectOutputs(snn, batches, { T, batchSize: 40 }).outputs;
+    const policy = getPolicy("confidence");
+    const state = policy.calibrate(cal.outputs, 0.1, { T });
+    const post = policy.decide(state, outs);
+    const r = inferAnytime(snn, batches, { policy, state, T, batchSize: 24 });
+    expect(r.meanTimestep).toBeLessThan(T);
+    expect(Array.from(r.timesteps)).toEqual(Array.from(post));
+    expect(Array.from(r.predictions)).toEqual(Array.from(predictionsAt(outs, post)));
+    expect(() => inferAnytime(snn, [batches[0]!, { ...batches[1]!, shape: [40, T - 1, 1, 28, 28], x: batches[1]!.x.subarray(0, 40 * (T - 1) * 784) }], { policy, state, T })).toThrow(/frames per sample/);
+  });
+
   it("rejects a state calibrated for fewer steps and an ANN", () => {
     const state = getPolicy("topk").calibrate(cal.outputs, 0.05, { T });
     expect(() => inferAnytime(snn, testSplit, { policy: "topk", state, T: 9 })).toThrow(/calibrated for T=8/);

@@ -169,6 +169,39 @@ describe("single-step == multi-step", () => {
     // rows 1 and 4 of the original batch survive two selections
     checkSelection(Tensor.randn([5, 3], new Rng(6), 1), [[1, 3, 4], [0, 2]], [1, 4]);
   });
+
+  /**
+   * New samples taking finished samples' rows (anytime refill): after a step of `a`, rows 0 and 2 get new samples
+   * b; the next step must give b's rows exactly what a fresh neuron gives them, and row 1 what it gives without the
+   * reset.
+   */
+  for (const layout of ["plain", "blocked16"] as const) {
+    it(`resetSamples starts the given rows at v0 and keeps the others (${layout})`, () => {
+      const inner = 64;
+      const a = Tensor.randn([3, 16, 2, 2], new Rng(12), 1);
+      const b = Tensor.randn([2, 16, 2, 2], new Rng(13), 1);
+      const as = (t: Tensor): Tensor => (layout === "blocked16" ? t.toLayout("blocked16") : t);
+      const rowsOf = (t: Tensor, rows: number[]): number[] => rows.flatMap((r) => [...t.data.subarray(r * inner, (r + 1) * inner)]);
+      for (const make of [() => new IFNode({ theta: 0.9 }), () => new LIFNode()]) {
+        const n = make();
+        const ref = make();
+        const fresh = make();
+        for (const m of [n, ref, fresh]) m.setStepMode("single");
+        noGrad(() => {
+          n.forward(as(a));
+          ref.forward(as(a));
+          n.resetSamples(Int32Array.from([0, 2]));
+          const x = Tensor.from([...rowsOf(b, [0]), ...rowsOf(a, [1]), ...rowsOf(b, [1])], [3, 16, 2, 2]);
+          const y = n.forward(as(x));
+          const yRef = ref.forward(as(a));
+          const yFresh = fresh.forward(as(b));
+          expect(rowsOf(y, [1])).toEqual(rowsOf(yRef, [1]));
+          expect(rowsOf(y, [0, 2])).toEqual(Array.from(yFresh.data));
+          expect(() => n.resetSamples(Int32Array.from([3]))).toThrow(/row 3 is outside the batch of 3/);
+        });
+      }
+    });
+  }
 });
 
 describe("fused kernels: native vs js backend", () => {
