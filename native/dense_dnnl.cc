@@ -310,12 +310,12 @@ const char* denseLibrary() {
 }
 bool denseIsDnnl() { return true; }
 
-// GEMM through the matmul primitive, cached per (transposes, shape, alpha, beta). Not dnnl_sgemm: in oneDNN
-// <= 3.11 the sgemm JIT kernels (jit_avx512_common_gemm_f32 / jit_avx_gemm_f32) point rsp at a heap workspace, so
-// any signal delivered while they run (V8's SIGPROF under --cpu-prof, a profiler, a timer) writes its frame into
-// the heap: glibc aborts later with "corrupted size vs. prev_size" (oneDNN issue #4845, fixed upstream in 3.11).
-// The matmul primitive runs brgemm kernels that keep rsp on the stack; should it ever pick the gemm-based
-// implementation, SignalBlock keeps signals out while it runs.
+// GEMM through the matmul primitive, cached per (transposes, shape, alpha, beta), or dnnl_sgemm for the shapes
+// preferSgemm picks. In oneDNN <= 3.11 the sgemm JIT kernels (jit_avx512_common_gemm_f32 / jit_avx_gemm_f32) point
+// rsp at a heap workspace, so any signal delivered while they run (V8's SIGPROF under --cpu-prof, a profiler, a
+// timer) writes its frame into the heap: glibc aborts later with "corrupted size vs. prev_size" (oneDNN issue
+// #4845, fixed upstream in 3.11). The matmul primitive runs brgemm kernels that keep rsp on the stack; sgemm calls,
+// and a matmul that ever picks the gemm-based implementation, run inside a SignalBlock.
 namespace {
 struct GemmEntry {
   dnnl::matmul prim;
@@ -360,9 +360,25 @@ GemmEntry& gemmEntry(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float al
 
 }  // namespace
 
+// oneDNN 2.6's matmul (brgemm) runs wide, short products -- many output columns, few terms each, as in a linear
+// layer's backward passes -- at 140-170 GFLOP/s where its JIT sgemm reaches 190-225 (measured on this machine's
+// AVX-512 Xeon, both interleaved: [128,256]x[256,3136] 1.30 vs 1.05 ms, [256,128]^T x[128,3136] 1.31 vs 1.04,
+// [256,1024]^T x[1024,3136] 8.2 vs 7.3); forward-shaped products (long K, few columns) are the other way round
+// ([128,3136]x[3136,256]^T 1.00 vs 1.08, 512^3 1.22 vs 1.32). A fixed rule, so a run is reproducible.
+bool preferSgemm(bool ta, int64_t N, int64_t K) { return N >= 2048 && (ta || K <= 256); }
+
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
           float* C) {
   if (M == 0 || N == 0) return;
+  if (preferSgemm(ta, N, K)) {
+    // the sgemm kernels move rsp into the heap: no asynchronous signal may run on this thread meanwhile (the
+    // OpenMP workers were started with them blocked, native/measure.cc)
+    SignalBlock guard(true);
+    const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, ta ? M : K, B, tb ? K : N,
+                                        beta, C, N);
+    if (st != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(int(st)));
+    return;
+  }
   GemmEntry& e = gemmEntry(ta, tb, M, N, K, alpha, beta);
   e.a.set_data_handle(const_cast<float*>(A));
   e.b.set_data_handle(const_cast<float*>(B));
