@@ -190,11 +190,12 @@ class ActiveRows {
 
 export function inferAnytime(model: SpikingModel, data: InferenceData, opts: AnytimeOptions): AnytimeResult {
   checkSpiking(model, "inferAnytime");
-  if (model.options.tebn) throw new Error(`inferAnytime: ${model.spec.name} uses TEBN, which runs multi-step only (spec §12.11); anytime inference needs single-step mode`);
   const policy = policyOf(opts.policy);
   if (opts.state.policy !== policy.name) throw new RangeError(`inferAnytime: state is for policy "${opts.state.policy}", not "${policy.name}"`);
   const T = opts.T ?? model.T;
   if (!(Number.isInteger(T) && T >= 1)) throw new RangeError(`inferAnytime: T must be a positive integer, got ${T}`);
+  // TEBN has a scale p_t for each of the steps it was trained with, no more (each row uses its own step's)
+  if (model.options.tebn && T > model.T) throw new RangeError(`inferAnytime: ${model.spec.name} uses TEBN built for T=${model.T}; it cannot run T=${T}`);
   checkState(opts.state, T);
   const batchSize = opts.batchSize ?? 128;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`inferAnytime: batchSize must be a positive integer, got ${batchSize}`);

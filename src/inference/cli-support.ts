@@ -29,7 +29,14 @@ export function snnOf(loaded: LoadedModel, Tflag: number | undefined, note: (s: 
     note(`${loaded.ckpt.path} holds a QCFS ANN: converting it to an IF SNN with T=${T} on the fly (spikecut convert writes the SNN checkpoint)`);
     return { snn: convertToSNN(loaded.model, { T }), T, convertedOnTheFly: true };
   }
-  return { snn: loaded.model, T: Tflag ?? loaded.model.T, convertedOnTheFly: false };
+  const T = Tflag ?? loaded.model.T;
+  checkTebnSteps(loaded.model, T);
+  return { snn: loaded.model, T, convertedOnTheFly: false };
+}
+
+/** A TEBN network has one scale p_t per step it was trained with; the commands run exactly those (--T). */
+export function checkTebnSteps(snn: SpikingModel, T: number): void {
+  if (snn.options.tebn && T !== snn.T) throw new UserError(`--T ${T}: this TEBN network was trained for T=${snn.T} and only runs that many steps`);
 }
 
 export interface DataFlags {

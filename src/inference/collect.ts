@@ -9,8 +9,8 @@
  *
  * Step modes (spec §5.3, §5.4): converted IF networks run single-step (state kept between steps, exactly what
  * anytime inference does); direct-trained LIF networks run multi-step by default (fused op; identical results),
- * single-step on request; TEBN networks only multi-step. Static images are repeated over T; event frames
- * [B, T, C, H, W] are fed one frame per step.
+ * single-step on request (TEBN too: in eval each step applies its own p_t, unlike the reference, spec §12.11).
+ * Static images are repeated over T; event frames [B, T, C, H, W] are fed one frame per step.
  *
  * Calibration (spec §3.4, §3.5): the training split with calibration dropout (default 0.3 in the CLI: inverted
  * dropout on every spiking layer's output, fresh mask per step, BN in eval mode); test: the clean network
@@ -80,7 +80,10 @@ export function collectOutputs(model: SpikingModel, data: InferenceData, opts: C
   if (!(Number.isInteger(T) && T >= 1)) throw new RangeError(`collectOutputs: T must be a positive integer, got ${T}`);
   const batchSize = opts.batchSize ?? 128;
   const mode = opts.stepMode ?? defaultStepMode(model);
-  if (mode === "single" && model.options.tebn) throw new Error(`collectOutputs: ${model.spec.name} uses TEBN, which runs multi-step only (spec §12.11)`);
+  // a TEBN network runs single-step in eval (each step its own p_t) and multi-step only at the T it was built for
+  if (model.options.tebn && (mode === "multi" ? T !== model.T : T > model.T)) {
+    throw new RangeError(`collectOutputs: ${model.spec.name} uses TEBN built for T=${model.T}; it cannot run T=${T}${mode === "multi" ? " multi-step" : ""}`);
+  }
   const p = opts.calibrationDropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new RangeError(`collectOutputs: calibrationDropout must be in [0, 1), got ${p}`);
   const N = countOf(data, opts.limit);

@@ -99,7 +99,11 @@ export class TEBN extends TemporalModule {
   readonly bn: BatchNorm2d;
   /** p_t, shape [T, 1, 1, 1, 1], init 1. */
   readonly p: Parameter;
-  private stepIndex = 0;
+  /**
+   * Single-step mode: the timestep of each row of the batch (rows can be at different steps once anytime
+   * inference refills finished rows with new samples); null at the start of a sequence.
+   */
+  private rowSteps: Int32Array | null = null;
 
   constructor(readonly numFeatures: number, readonly steps: number, opts: BatchNormOptions = {}) {
     super();
@@ -109,16 +113,27 @@ export class TEBN extends TemporalModule {
   }
 
   resetState(): void {
-    this.stepIndex = 0;
+    this.rowSteps = null;
+  }
+
+  override selectSamples(rows: Int32Array): void {
+    const s = this.rowSteps;
+    if (!s) return;
+    for (const r of rows) if (!(r >= 0 && r < s.length)) throw new RangeError(`selectSamples: row ${r} is outside the batch of ${s.length}`);
+    this.rowSteps = Int32Array.from(rows, (r) => s[r]!);
+  }
+
+  override resetSamples(rows: Int32Array): void {
+    const s = this.rowSteps;
+    if (!s) return;
+    for (const r of rows) {
+      if (!(r >= 0 && r < s.length)) throw new RangeError(`resetSamples: row ${r} is outside the batch of ${s.length}`);
+      s[r] = 0;
+    }
   }
 
   forward(x: Tensor): Tensor {
-    if (this.stepMode === "single") {
-      if (this.training) throw new Error("TEBN: single-step mode needs eval mode (training statistics pool over all timesteps)");
-      const t = this.stepIndex++;
-      if (t >= this.steps) throw new Error(`TEBN: step ${t + 1} exceeds the ${this.steps} timesteps it was built for`);
-      return mul(this.bn.call(x), this.p.slice(t, t + 1).reshape([1]));
-    }
+    if (this.stepMode === "single") return this.singleStep(x);
     const T = this.T;
     if (T !== this.steps) throw new ShapeError("TEBN", `built for T=${this.steps} but run with T=${T}`);
     if (x.ndim !== 4 || x.shape[0]! % T !== 0) {
@@ -128,7 +143,36 @@ export class TEBN extends TemporalModule {
     return scaleTimesteps(this.bn.call(x), this.p, T);
   }
 
+  /** Eval only: each row through the running statistics, scaled by the p_t of its own step. */
+  private singleStep(x: Tensor): Tensor {
+    if (this.training) throw new Error("TEBN: single-step mode needs eval mode (training statistics pool over all timesteps)");
+    const B = x.shape[0]!;
+    if (!this.rowSteps) this.rowSteps = new Int32Array(B);
+    const steps = this.rowSteps;
+    if (steps.length !== B) throw new ShapeError("TEBN", `batch of ${B} but ${steps.length} rows in the running sequence (call selectSamples / resetSamples as samples leave or join)`);
+    for (let i = 0; i < B; i++) if (steps[i]! >= this.steps) throw new Error(`TEBN: step ${steps[i]! + 1} exceeds the ${this.steps} timesteps it was built for`);
+    const y = this.bn.call(x);
+    const p = this.p.data;
+    let same = true;
+    for (let i = 1; i < B && same; i++) same = steps[i] === steps[0];
+    // all rows at one step (no refill): the same multiply a time-folded run applies to that step's block
+    const out = same ? mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1])) : scaleRows(y, Float32Array.from(steps, (t) => p[t]!));
+    for (let i = 0; i < B; i++) steps[i]!++;
+    return out;
+  }
+
   override describe(): string {
     return `TEBN(${this.numFeatures}, T=${this.steps})`;
   }
+}
+
+/** y[r] = scale[r]·x[r] for each leading-axis row (inference only; rows are contiguous in either layout). */
+function scaleRows(x: Tensor, scale: Float32Array): Tensor {
+  const B = x.shape[0]!;
+  const xd = x.storage;
+  const per = xd.length / B;
+  const be = getBackend();
+  const y = allocUninit(xd.length);
+  for (let r = 0; r < B; r++) be.axpby(xd.subarray(r * per, (r + 1) * per), scale[r]!, xd.subarray(r * per, (r + 1) * per), 0, y.subarray(r * per, (r + 1) * per));
+  return new Tensor(y, x.shape, false, x.layout);
 }

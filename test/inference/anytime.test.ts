@@ -5,7 +5,12 @@ import type { SplitSource } from "../../src/train/data.js";
 import { collectOutputs, inferAnytime, loadModelCheckpoint, type CollectResult } from "../../src/inference/index.js";
 import { getPolicy, predictionsAt, type PolicyName } from "../../src/cutoff/index.js";
 import type { SpikingModel } from "../../src/models/index.js";
-import { tinyAnn } from "./helpers.js";
+import { tinyAnn, TINY_SPEC } from "./helpers.js";
+import { TEBN } from "../../src/snn/index.js";
+import { join } from "node:path";
+import { validateConfig } from "../../src/train/config.js";
+import { train } from "../../src/train/trainer.js";
+import { makeTempDir } from "../helpers/tmp.js";
 
 const T = 8;
 
@@ -150,4 +155,40 @@ describe("anytime inference", () => {
     expect(() => inferAnytime(snn, testSplit, { policy: "topk", state, T: 9 })).toThrow(/calibrated for T=8/);
     expect(() => inferAnytime(snn, testSplit, { policy: "confidence", state, T })).toThrow(/state is for policy "topk"/);
   });
+});
+
+describe("anytime inference of a direct-trained LIF network with TEBN", () => {
+  it("each row applies its own step's p_t: same stop times and predictions as the post-hoc decide on multi-step outputs", async () => {
+    const T = 4;
+    const dir = makeTempDir("spikecut-tebn-");
+    const config = validateConfig({
+      dataset: { name: "fashion-mnist", bundled: true, subset: { train: 600, test: 200 } },
+      model: { spec: TINY_SPEC, route: "snn" }, neuron: { type: "lif" }, tebn: true, loss: { type: "tet" },
+      optimiser: { type: "sgd", lr: 0.1, momentum: 0.9 }, schedule: { type: "cosine", per: "step" },
+      epochs: 2, batchSize: 32, evalBatchSize: 200, seed: 2, outDir: join(dir, "run"), logEvery: 1000, T,
+    });
+    const { model, lastAccuracy } = await train(config, { progress: false });
+    expect(lastAccuracy).toBeGreaterThan(0.3);
+    const snn = model as SpikingModel;
+    expect(snn.options.tebn).toBe(true);
+    const data = await loadConfigData({ ...config, augmentation: { cropPad: 0, flip: false, cutout: 0 } });
+    // the trained per-step scales differ, so a row scaled with another step's p_t would change its output
+    const p = snn.modules().find((m): m is TEBN => m instanceof TEBN)!.p.data;
+    expect(new Set(Array.from(p)).size).toBe(T);
+    snn.eval();
+    const multi = collectOutputs(snn, data.test, { T, batchSize: 50 });
+    expect(multi.stepMode).toBe("multi");
+    const single = collectOutputs(snn, data.test, { T, batchSize: 50, stepMode: "single" });
+    expect(Array.from(single.outputs.Y)).toEqual(Array.from(multi.outputs.Y));
+    const policy = getPolicy("confidence");
+    // a confidence of 0.2 spreads this small network's stop times over all four steps
+    const state = policy.calibrate(null, 0.8, { T });
+    const post = policy.decide(state, multi.outputs);
+    const r = inferAnytime(snn, data.test, { policy, state, T, batchSize: 32 });
+    expect(new Set(Array.from(r.timesteps)).size).toBeGreaterThanOrEqual(3);
+    expect(Array.from(r.timesteps)).toEqual(Array.from(post));
+    expect(Array.from(r.predictions)).toEqual(Array.from(predictionsAt(multi.outputs, post)));
+    const five = getPolicy("timestep").calibrate(null, 0, { T: 5 });
+    expect(() => inferAnytime(snn, data.test, { policy: "timestep", state: five, T: 5 })).toThrow(/TEBN built for T=4/);
+  }, 120_000);
 });

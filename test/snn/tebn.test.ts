@@ -71,6 +71,34 @@ describe("TEBN", () => {
     expect(() => tebn.forward(x.slice(0, B))).toThrow(/eval mode/);
   });
 
+  it("single-step rows at different steps (samples joining and leaving): each row scaled by its own step's p_t", () => {
+    const tebn = new TEBN(C, T);
+    tebn.p.data.set([0.5, 1, 2]);
+    tebn.bn.runningMean.data.set([0.3, -0.1]);
+    tebn.bn.runningVar.data.set([2, 0.5]);
+    tebn.eval();
+    const x = Tensor.randn([T * B, C, H, W], new Rng(4), 1);
+    const multi = noGrad(() => tebn.forward(x));
+    tebn.setStepMode("single");
+    const per = C * H * W;
+    const rowOf = (d: Float32Array, r: number): number[] => Array.from(d.subarray(r * per, (r + 1) * per));
+    // step 1 on x's block 0; then row 1 gets a new sample (sample 1 again, from its step 1)
+    noGrad(() => tebn.forward(x.slice(0, B)));
+    tebn.resetSamples(Int32Array.from([1]));
+    let y = noGrad(() => tebn.forward(Tensor.from([...rowOf(x.data, B), ...rowOf(x.data, 1)], [2, C, H, W])));
+    expect(rowOf(y.data, 0)).toEqual(rowOf(multi.data, B)); // sample 0 at step 2
+    expect(rowOf(y.data, 1)).toEqual(rowOf(multi.data, 1)); // the new sample at its step 1
+    // sample 0 leaves; the new sample runs its step 2
+    tebn.selectSamples(Int32Array.from([1]));
+    const input = Tensor.from(rowOf(x.data, B + 1), [1, C, H, W]);
+    y = noGrad(() => tebn.forward(input));
+    expect(rowOf(y.data, 0)).toEqual(rowOf(multi.data, B + 1));
+    expect(() => tebn.forward(Tensor.zeros([3, C, H, W]))).toThrow(/batch of 3 but 1 rows/);
+    expect(() => tebn.resetSamples(Int32Array.from([1]))).toThrow(/row 1 is outside the batch of 1/);
+    noGrad(() => tebn.forward(input));
+    expect(() => tebn.forward(input)).toThrow(/step 4 exceeds the 3 timesteps/);
+  });
+
   it("rejects a T it was not built for", () => {
     const tebn = new TEBN(C, T);
     tebn.T = 2;

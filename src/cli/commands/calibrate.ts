@@ -8,7 +8,7 @@ import { collectOutputs, DEFAULT_CALIBRATION_DROPOUT } from "../../inference/col
 import { writeCalibrationSlot, type CalibrationSlot, type StoredPolicy } from "../../inference/model-io.js";
 import { loadCheckpoint } from "../../train/checkpoint.js";
 import {
-  DEFAULT_POLICY_EPSILON, cutoffErrorsAsUser, dataFor, openCheckpoint, optionalInt, parseEpsilons, parsePolicies, progress,
+  DEFAULT_POLICY_EPSILON, checkTebnSteps, cutoffErrorsAsUser, dataFor, openCheckpoint, optionalInt, parseEpsilons, parsePolicies, progress,
 } from "../../inference/cli-support.js";
 
 const usage = `spikecut calibrate: fit cutoff policies on training data and store them in the checkpoint
@@ -75,7 +75,7 @@ export const command: CliCommand = {
     }
     const snn = loaded.model;
     const T = Tflag ?? snn.T;
-    if (snn.options.tebn && T !== snn.T) throw new UserError(`--T ${T}: this TEBN network was trained for T=${snn.T} and only runs that many steps`);
+    checkTebnSteps(snn, T);
     const { data, description } = await dataFor(loaded, { data: values.data as string | undefined, trainLimit: limit, limit: 1 });
     const cal = collectOutputs(snn, data.train, { T, batchSize, calibrationDropout: dropout, seed, onProgress: progress("calibration outputs") });
     const stored: StoredPolicy[] = [];

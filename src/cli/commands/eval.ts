@@ -84,7 +84,6 @@ export const command: CliCommand = {
       ? parseNumberFlag(pRaw, "calibration-dropout", { min: 0, max: 1, maxExclusive: true })
       : loaded.config?.calibrationDropout ?? DEFAULT_CALIBRATION_DROPOUT;
     const { snn, T } = snnOf(loaded, Tflag, note);
-    if (snn.options.tebn && T !== snn.T) throw new UserError(`--T ${T}: this TEBN network was trained for T=${snn.T} and only runs that many steps`);
     const calBar = progress("calibration outputs");
     const testBar = progress("test outputs");
     const { data, description } = await dataFor(loaded, { data: values.data as string | undefined, limit, trainLimit: calLimit ?? limit });

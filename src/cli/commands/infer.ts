@@ -17,8 +17,9 @@ usage: spikecut infer --checkpoint SNN.safetensors [--policy topk] [--epsilon E]
                       [--data bundled|DIR] [--limit N] [--json]
 
 Runs the SNN one timestep at a time on the test split. After every step the accumulated output of each sample
-goes to the cutoff policy; samples whose policy fires are finished and leave the batch, so later steps compute
-only the samples still undecided (everything stops at T). The policy state comes from the checkpoint's
+goes to the cutoff policy; samples whose policy fires are finished and leave the batch, and the next samples of
+the data take their places, so every step computes a full batch of undecided samples (everything stops at T;
+converted IF networks and direct-trained LIF networks, TEBN included). The policy state comes from the checkpoint's
 calibration slot (spikecut calibrate); when it holds none for this policy and ε, the policy is calibrated on the
 fly on the training split (with calibration dropout) and a note says so. For comparison the same data is also
 run for all T steps (skip with --no-baseline): the wall-clock speed-up is what a user actually gets, next to the
@@ -75,7 +76,6 @@ export const command: CliCommand = {
 
     const loaded = openCheckpoint(path);
     const { snn, T } = snnOf(loaded, Tflag, note);
-    if (snn.options.tebn) throw new UserError(`--checkpoint ${path} holds a TEBN network, which runs multi-step only: anytime inference needs single-step mode (use spikecut eval for its post-hoc cutoff)`);
     if (timestepFlag !== undefined && timestepFlag > T) throw new UserError(`--timestep: ${timestepFlag} is out of range, expected <= ${T}`);
 
     // the policy state: stored, or calibrated now
