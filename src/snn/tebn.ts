@@ -8,7 +8,7 @@ import { allocUninit, allocZeroed } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import { mul } from "../engine/index.js";
-import { record } from "../engine/autograd.js";
+import { needsGrad, record } from "../engine/autograd.js";
 import { getBackend } from "../engine/backends.js";
 import { BatchNorm2d, type BatchNormOptions } from "../nn/batchnorm.js";
 import { updateRunningStats } from "../engine/ops/norm.js";
@@ -152,11 +152,11 @@ export class TEBN extends TemporalModule {
     if (steps.length !== B) throw new ShapeError("TEBN", `batch of ${B} but ${steps.length} rows in the running sequence (call selectSamples / resetSamples as samples leave or join)`);
     for (let i = 0; i < B; i++) if (steps[i]! >= this.steps) throw new Error(`TEBN: step ${steps[i]! + 1} exceeds the ${this.steps} timesteps it was built for`);
     const y = this.bn.call(x);
-    const p = this.p.data;
     let same = true;
     for (let i = 1; i < B && same; i++) same = steps[i] === steps[0];
-    // all rows at one step (no refill): the same multiply a time-folded run applies to that step's block
-    const out = same ? mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1])) : scaleRows(y, Float32Array.from(steps, (t) => p[t]!));
+    // with a tape (all rows at one step): the multiply records its gradient; otherwise each row's p_t as
+    // scaleTimesteps applies it (the broadcasting multiply took as long as the convolutions)
+    const out = same && needsGrad([y, this.p]) ? mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1])) : scaleRows(y, steps, this.p.data);
     for (let i = 0; i < B; i++) steps[i]!++;
     return out;
   }
@@ -166,13 +166,20 @@ export class TEBN extends TemporalModule {
   }
 }
 
-/** y[r] = scale[r]·x[r] for each leading-axis row (inference only; rows are contiguous in either layout). */
-function scaleRows(x: Tensor, scale: Float32Array): Tensor {
+/** y[r] = p[steps[r]]·x[r] for each leading-axis row (no gradient; rows are contiguous in either layout). */
+function scaleRows(x: Tensor, steps: Int32Array, p: Float32Array): Tensor {
   const B = x.shape[0]!;
   const xd = x.storage;
   const per = xd.length / B;
   const be = getBackend();
   const y = allocUninit(xd.length);
-  for (let r = 0; r < B; r++) be.axpby(xd.subarray(r * per, (r + 1) * per), scale[r]!, xd.subarray(r * per, (r + 1) * per), 0, y.subarray(r * per, (r + 1) * per));
+  // runs of rows at the same step in one call
+  for (let r = 0; r < B; ) {
+    let e = r + 1;
+    while (e < B && steps[e] === steps[r]) e++;
+    const xs = xd.subarray(r * per, e * per);
+    be.axpby(xs, p[steps[r]!]!, xs, 0, y.subarray(r * per, e * per));
+    r = e;
+  }
   return new Tensor(y, x.shape, false, x.layout);
 }
