@@ -32,7 +32,7 @@ for (const o of objs.filter((x) => "case" in x)) {
     const ours = `x ${name(o.layout)}, y ${name(o.output_layout ?? o.layout)}`;
     notes.push(`ours ${ours}; PyTorch ${o.torch_layout ?? "NCHW"}${o.torch_ms_by_layout ? ` (NCHW ${fmt(o.torch_ms_by_layout.nchw)}, channels_last ${fmt(o.torch_ms_by_layout.channels_last)} ms)` : ""}`);
   }
-  if (o.wall_clock_speedup !== undefined) notes.push(`anytime ${fmt(o.anytime_ms_setup, 0)} ms vs all-T ${fmt(o.all_T_ms, 0)} ms: ${fmt(o.wall_clock_speedup)}× wall-clock, T/mean t ${fmt(o.timestep_speedup)}×, acc ${fmt(100 * o.accuracy_cutoff, 1)} % vs ${fmt(100 * o.accuracy_all_T, 1)} %`);
+  if (o.wall_clock_speedup !== undefined) notes.push(`anytime ${fmt(o.anytime_ms_setup, 0)} ms vs all-T ${fmt(o.all_T_ms, 0)} ms: ${fmt(o.wall_clock_speedup)}× wall-clock, T/mean t ${fmt(o.timestep_speedup)}×, acc ${fmt(100 * o.accuracy_cutoff, 1)} % vs ${fmt(100 * o.accuracy_all_T, 1)} %${o.anytime_no_refill_ms !== undefined ? `; without refill ${fmt(o.anytime_no_refill_ms, 0)} ms` : ""}`);
   if (o.images !== undefined) notes.push(`${Math.round(o.images / (o.ours_ms / 1000))} images/s`);
   if (o.events !== undefined) notes.push(`${(o.events / (o.ours_ms / 1000) / 1e6).toFixed(1)} M events/s`);
   if (o.target_ms !== undefined) notes.push(`target < ${o.target_ms} ms`);

@@ -25,6 +25,14 @@ describe("spikecut infer", () => {
     expect(j.wall_clock_speedup).toBeGreaterThan(0);
     expect(j.accuracy).toBeGreaterThan(0.3);
     expect(j.spikes_per_sample).toBeLessThan(j.all_T.spikes_per_sample);
+    expect(j.refill).toBe(true);
+    // without refill: the same predictions, stop times and counts
+    const n = await runCli(command, ["--checkpoint", ck, "--epsilon", "0.05", "--limit", "120", "--batch-size", "64", "--no-refill", "--no-baseline", "--json"]);
+    const k = JSON.parse(n.stdout);
+    expect(k.refill).toBe(false);
+    expect(k.timesteps).toEqual(j.timesteps);
+    expect(k.predictions).toEqual(j.predictions);
+    expect(k.spikes_per_sample).toBe(j.spikes_per_sample);
   });
 
   it("calibrates on the fly when the checkpoint holds no state, saying so; ANN converted on the fly", async () => {

@@ -36,6 +36,8 @@ options:
   --batch-size N             default 128
   --calibration-dropout P    for on-the-fly calibration (default: the run config's, 0.3)
   --no-baseline              do not run the all-T comparison
+  --no-refill                run each batch until its last sample stops before the next starts (default: waiting
+                             samples take finished samples' places at once; same results, for comparison)
   --json                     print one JSON object
 
 examples:
@@ -59,6 +61,7 @@ export const command: CliCommand = {
     "batch-size": { type: "string" },
     "calibration-dropout": { type: "string" },
     "no-baseline": { type: "boolean" },
+    "no-refill": { type: "boolean" },
     json: { type: "boolean" },
   },
   async run({ values }, io) {
@@ -102,11 +105,12 @@ export const command: CliCommand = {
       source = `calibrated on the fly on ${cal.outputs.N} training samples (dropout ${dropout})`;
     }
 
-    const r = inferAnytime(snn, data.test, { policy, state, T, batchSize, monitors: true, onProgress: progress("anytime inference") });
+    const refill = !values["no-refill"];
+    const r = inferAnytime(snn, data.test, { policy, state, T, batchSize, refill, monitors: true, onProgress: progress("anytime inference") });
     let full: AnytimeResult | null = null;
     if (!values["no-baseline"]) {
       const all = getPolicy("timestep").calibrate(null, 0, { T });
-      full = inferAnytime(snn, data.test, { policy: "timestep", state: all, T, batchSize, monitors: true, onProgress: progress("all T steps") });
+      full = inferAnytime(snn, data.test, { policy: "timestep", state: all, T, batchSize, refill, monitors: true, onProgress: progress("all T steps") });
     }
     const mean = (a?: Float64Array): number | null => (a && a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
     const out = {
@@ -121,6 +125,7 @@ export const command: CliCommand = {
       mean_timestep: r.meanTimestep,
       timestep_speedup: T / r.meanTimestep,
       sample_steps: r.stepsRun,
+      refill,
       wall_ms: r.wallMs,
       spikes_per_sample: mean(r.spikesPerSample),
       sops_per_sample: mean(r.sopsPerSample),
