@@ -598,6 +598,35 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   need(info, fn, b, "b", a.n);
   return Napi::Number::New(info.Env(), dot(a.p, b.p, a.n));
 }
+Napi::Value RowSums(const Napi::CallbackInfo& info) {
+  const char* fn = "rowSums";
+  F32 x = f32(info, fn, 0, "x");
+  const int64_t rows = dim(info, fn, num(info, fn, 1, "rows"), "rows");
+  if (rows == 0 || x.n % rows != 0) fail(info, fn, "x.length must be a positive multiple of rows");
+  const int64_t D = x.n / rows;
+  const float* w = nullptr;
+  if (!info[2].IsNull()) {
+    F32 wa = f32(info, fn, 2, "w");
+    need(info, fn, wa, "w", D);
+    w = wa.p;
+  }
+  double* sums = f64(info, fn, 3, "sums", rows);
+  double* dots = info[4].IsNull() ? nullptr : f64(info, fn, 4, "dots", rows);
+  if (w && !dots) fail(info, fn, "w given without dots");
+  rowSums(x.p, rows, D, w, sums, dots);
+  return info.Env().Undefined();
+}
+Napi::Value ScaleRows(const Napi::CallbackInfo& info) {
+  const char* fn = "scaleRows";
+  F32 x = f32(info, fn, 0, "x");
+  const int64_t rows = dim(info, fn, num(info, fn, 1, "rows"), "rows");
+  if (rows == 0 || x.n % rows != 0) fail(info, fn, "x.length must be a positive multiple of rows");
+  F32 scales = f32(info, fn, 2, "scales"), out = f32(info, fn, 3, "out");
+  need(info, fn, scales, "scales", rows);
+  need(info, fn, out, "out", x.n);
+  scaleRows(x.p, rows, x.n / rows, scales.p, out.p);
+  return info.Env().Undefined();
+}
 Napi::Value RcsAnnForward(const Napi::CallbackInfo& info) {
   const char* fn = "rcsAnnForward";
   F32 x = f32(info, fn, 0, "x");
@@ -754,6 +783,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("neuronStep", NeuronStep);
   EXPORT("thresholdActBackward", ThresholdActBackward);
   EXPORT("rcsAnnForward", RcsAnnForward);
+  EXPORT("rowSums", RowSums);
+  EXPORT("scaleRows", ScaleRows);
   EXPORT("rcsSnnForward", RcsSnnForward);
   EXPORT("rcsSnnBackward", RcsSnnBackward);
   EXPORT("sgdStep", SgdStep);

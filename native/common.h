@@ -101,6 +101,10 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
 void reluBackward(const float* a, const float* g, float* o, int64_t n);
 double sum(const float* a, int64_t n);
 double dot(const float* a, const float* b, int64_t n);
+// Per row of x ([rows, D]): its sum and (w not null) its dot product with w, in float64, one thread per row.
+void rowSums(const float* x, int64_t rows, int64_t D, const float* w, double* sums, double* dots);
+// out row r = x row r * scales[r]; out may be x.
+void scaleRows(const float* x, int64_t rows, int64_t D, const float* scales, float* out);
 // RCS-ANN statistic (spec §4.1): per sample of F features, Σ relu(x)², and the max of relu(x) with its first index.
 void rcsAnnForward(const float* x, int64_t N, int64_t F, double* sumSq, float* rowMax, int32_t* rowArg);
 // RCS-SNN statistic (spec §4.2) over rows of D features, row (t, b) at (t*B + b)*D; see backend.ts for the formulas.

@@ -659,6 +659,26 @@ double dot(const float* a, const float* b, int64_t n) {
   for (int64_t c = 0; c < chunks; c++) total += dotR(a, b, c * kGrain, std::min(n, (c + 1) * kGrain));
   return total;
 }
+void rowSums(const float* x, int64_t rows, int64_t D, const float* w, double* sums, double* dots) {
+  // rows are independent and each is summed in index order: the same result on any number of threads
+#pragma omp parallel for schedule(static) if (rows * D > kSerialBelow && rows > 1)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * D;
+    sums[r] = sumR(xr, 0, D);
+    if (w) dots[r] = dotR(xr, w, 0, D);
+  }
+}
+void scaleRows(const float* x, int64_t rows, int64_t D, const float* scales, float* out) {
+  parallelRanges(rows * D, [&](int64_t s, int64_t e) {
+    for (int64_t r = s / D; s < e; r++) {
+      const int64_t end = std::min(e, (r + 1) * D);
+      const float a = scales[r];
+#pragma omp simd
+      for (int64_t i = s; i < end; i++) out[i] = x[i] * a;
+      s = end;
+    }
+  });
+}
 namespace {
 // One sample b of the RCS-SNN statistic: R̄ over the last K steps (float32 sums in t order, as the reference), then
 // <R_t, R̄> and |R_t|² per step in float64. R is recomputed from s and u instead of stored: a layer's [T, B, D]

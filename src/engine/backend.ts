@@ -207,6 +207,13 @@ export interface Backend {
   /** Σ a[i]·b[i] over equal-length arrays (float64 accumulation across blocks). */
   dot(a: Float32Array, b: Float32Array): number;
   /**
+   * Per row of x ([rows, D], D = x.length / rows): sums[r] = Σ_i x[r, i] and, with w ([D]), dots[r] = Σ_i x[r, i]·w[i]
+   * (float64, each row summed in index order by one thread, so the result does not depend on the thread count).
+   */
+  rowSums(x: Float32Array, rows: number, w: Float32Array | null, sums: Float64Array, dots: Float64Array | null): void;
+  /** out[r, i] = x[r, i]·scales[r] for each of the `rows` rows of x ([rows, D], D = x.length / rows); out may be x. */
+  scaleRows(x: Float32Array, rows: number, scales: Float32Array, out: Float32Array): void;
+  /**
    * SGD with momentum and decoupled-or-L2 weight decay, in place:
    * g' = g + wd*p; buf = momentum*buf + g' (buf = g' on the first step, signalled by firstStep); p -= lr*(nesterov ? g' + momentum*buf : buf)
    */

@@ -130,13 +130,16 @@ export class SpikeMonitor {
     const seq = this.current!;
     const D = this.geometry.neurons;
     const fan = this.fanoutIn(layout);
-    // per-row sums on the backend: counting in a JS loop cost as much as the inference it was measuring
-    const be = getBackend();
+    if (B === 0) return;
+    // per-row sums on the backend, all rows in one call: counting in a JS loop cost as much as the inference it was
+    // measuring, and a call per row as much as the batch norms
+    const spikes = new Float64Array(B);
+    const sops = fan ? new Float64Array(B) : null;
+    getBackend().rowSums(s01.subarray(0, B * D), B, fan, spikes, sops);
     for (let b = 0; b < B; b++) {
-      const row = s01.subarray(b * D, (b + 1) * D);
       const r = seq.rows[b]!;
-      seq.spikes[r]!.push(be.sum(row));
-      seq.sops[r]!.push(fan ? be.dot(row, fan) : 0);
+      seq.spikes[r]!.push(spikes[b]!);
+      seq.sops[r]!.push(sops ? sops[b]! : 0);
     }
   }
 

@@ -17,8 +17,8 @@ import { TemporalModule } from "./temporal.js";
 
 /**
  * y[t, ...] = p_t · x[t, ...] on a time-folded tensor, as one op: each timestep is a contiguous block, so the
- * forward is one backend axpby per block and ∂p_t one dot product per block (the general broadcasting multiply
- * cost as much as the convolutions here).
+ * forward is one backend scaleRows over the T blocks and ∂p_t one dot product per block (the general broadcasting
+ * multiply cost as much as the convolutions here).
  */
 export function scaleTimesteps(x: Tensor, p: Tensor, T: number): Tensor {
   if (p.size !== T || x.size % T !== 0) {
@@ -29,10 +29,8 @@ export function scaleTimesteps(x: Tensor, p: Tensor, T: number): Tensor {
   const y = allocUninit(x.size);
   // timestep blocks are leading-axis rows, contiguous in either layout: the storage's layout is kept
   const xd = x.storage;
-  for (let t = 0; t < T; t++) {
-    const xs = xd.subarray(t * block, (t + 1) * block);
-    be.axpby(xs, p.data[t]!, xs, 0, y.subarray(t * block, (t + 1) * block));
-  }
+  // the kernel single-step TEBN uses for its rows, so both step modes compute the same numbers
+  be.scaleRows(xd, T, p.data, y);
   const out = new Tensor(y, x.shape, false, x.layout);
   return record(
     "scaleTimesteps",
@@ -168,18 +166,7 @@ export class TEBN extends TemporalModule {
 
 /** y[r] = p[steps[r]]·x[r] for each leading-axis row (no gradient; rows are contiguous in either layout). */
 function scaleRows(x: Tensor, steps: Int32Array, p: Float32Array): Tensor {
-  const B = x.shape[0]!;
-  const xd = x.storage;
-  const per = xd.length / B;
-  const be = getBackend();
-  const y = allocUninit(xd.length);
-  // runs of rows at the same step in one call
-  for (let r = 0; r < B; ) {
-    let e = r + 1;
-    while (e < B && steps[e] === steps[r]) e++;
-    const xs = xd.subarray(r * per, e * per);
-    be.axpby(xs, p[steps[r]!]!, xs, 0, y.subarray(r * per, e * per));
-    r = e;
-  }
+  const y = allocUninit(x.storage.length);
+  getBackend().scaleRows(x.storage, steps.length, Float32Array.from(steps, (t) => p[t]!), y);
   return new Tensor(y, x.shape, false, x.layout);
 }

@@ -642,6 +642,26 @@ for (const b of builds) {
         js.relu(a, o1); native().relu(a, o2); close(o2, o1);
         js.reluBackward(a, b2, o1); native().reluBackward(a, b2, o2); close(o2, o1);
         expect(Math.abs(native().sum(a) - js.sum(a))).toBeLessThan(1e-4 * Math.max(1, Math.sqrt(n)));
+        // per-row sums / dots and row scales (rows of 1 element up to one row of n)
+        for (const rows of [1, n > 1000 ? 7 : 1, n]) {
+          if (n % rows) continue;
+          const D = n / rows, w = rand(D), sc = rand(rows);
+          const s1 = new Float64Array(rows), d1 = new Float64Array(rows), s2 = new Float64Array(rows).fill(NaN), d2 = new Float64Array(rows).fill(NaN);
+          js.rowSums(a, rows, w, s1, d1);
+          native().rowSums(a, rows, w, s2, d2);
+          for (let r = 0; r < rows; r++) {
+            expect(Math.abs(s2[r]! - s1[r]!)).toBeLessThan(1e-6 * Math.max(1, D));
+            expect(Math.abs(d2[r]! - d1[r]!)).toBeLessThan(1e-6 * Math.max(1, D));
+          }
+          native().rowSums(a, rows, null, s2, null);
+          for (let r = 0; r < rows; r++) expect(Math.abs(s2[r]! - s1[r]!)).toBeLessThan(1e-6 * Math.max(1, D));
+          js.scaleRows(a, rows, sc, o1);
+          native().scaleRows(a, rows, sc, o2);
+          expect(Array.from(o2)).toEqual(Array.from(o1));
+          const inPlace = new Float32Array(a);
+          native().scaleRows(inPlace, rows, sc, inPlace);
+          expect(Array.from(inPlace)).toEqual(Array.from(o1));
+        }
         for (const [nest, first] of [[false, true], [true, false]] as const) {
           const p1 = rand(n), buf1 = rand(n), p2 = new Float32Array(p1), buf2 = new Float32Array(buf1);
           js.sgdStep(p1, b2, buf1, 0.1, 0.9, 1e-4, nest, first);

@@ -695,6 +695,26 @@ export const jsBackend: Backend = {
     for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
     return acc;
   },
+  rowSums(x, rows, w, sums, dots) {
+    const D = x.length / rows;
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      let d = 0;
+      for (let i = 0, j = r * D; i < D; i++, j++) {
+        s += x[j]!;
+        if (w) d += x[j]! * w[i]!;
+      }
+      sums[r] = s;
+      if (dots) dots[r] = d;
+    }
+  },
+  scaleRows(x, rows, scales, out) {
+    const D = x.length / rows;
+    for (let r = 0; r < rows; r++) {
+      const a = scales[r]!;
+      for (let j = r * D, e = j + D; j < e; j++) out[j] = x[j]! * a;
+    }
+  },
   rcsAnnForward(x, N, F, sumSq, rowMax, rowArg) {
     for (let n = 0; n < N; n++) {
       let ss = 0;

@@ -134,6 +134,8 @@ export function loadNativeBackend(path?: string): { backend: Backend } | { error
     thresholdActBackward: a.thresholdActBackward,
     sum: a.sum,
     dot: a.dot,
+    rowSums: a.rowSums,
+    scaleRows: a.scaleRows,
     rcsAnnForward: a.rcsAnnForward,
     rcsSnnForward: a.rcsSnnForward,
     rcsSnnBackward: a.rcsSnnBackward,
