@@ -537,8 +537,15 @@ Napi::Value NeuronStep(const Napi::CallbackInfo& info) {
     if (C == 0 || S == 0 || x.n % (C * S) != 0) fail(info, fn, "x's size must be a multiple of C*S (rows of C channel planes of S elements)");
   }
   const bool blocked = scale.p && blockedArg(info, fn, 13, C);
+  // optional per-row scale (one per row of C*S elements), only with the input affine
+  F32 rowScale{};
+  if (info.Length() > 14 && !info[14].IsUndefined() && !info[14].IsNull()) {
+    if (!scale.p) fail(info, fn, "rowScale needs the input affine (scale, shift)");
+    rowScale = f32(info, fn, 14, "rowScale");
+    need(info, fn, rowScale, "rowScale", x.n / (C * S));
+  }
   neuronStep(x.p, v.p, s.p, u.p, o.p, x.n, float(num(info, fn, 5, "theta")), float(num(info, fn, 6, "tau")), flag(info, fn, 7, "hardReset"),
-             float(num(info, fn, 8, "outputScale")), scale.p, shift.p, C, S, blocked);
+             float(num(info, fn, 8, "outputScale")), scale.p, shift.p, rowScale.p, C, S, blocked);
   return info.Env().Undefined();
 }
 Napi::Value DropoutMask(const Napi::CallbackInfo& info) {

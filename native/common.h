@@ -94,8 +94,10 @@ void relu(const float* a, float* o, int64_t n);
 void dropoutMask(float* m, int64_t n, double p, uint32_t seed, int64_t C = 0, int64_t S = 0, uint32_t offset = 0);
 // u may be null (membrane not wanted); scale/shift (C channels, S elements per channel plane) fold an eval batch norm
 // into the input, or are null.
+// rowScale (null, or one per row of C*S elements, with scale/shift) multiplies each row's affine-mapped input: a TEBN
+// (batch norm, then p_t of the row's step) folded into the step.
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
-                const float* scale, const float* shift, int64_t C, int64_t S, bool blocked);
+                const float* scale, const float* shift, const float* rowScale, int64_t C, int64_t S, bool blocked);
 void thresholdActForward(const float* x, float* y, int64_t n, float lam, int L);
 double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n, float lam, int L);
 void reluBackward(const float* a, const float* g, float* o, int64_t n);

@@ -135,17 +135,43 @@ inline __attribute__((always_inline)) void neuronStepSeg16(const float* x, float
 #pragma omp simd
     for (int l = 0; l < 16; l++) neuronStepAt<KEEP_U>(j + l, std::fma(x[j + l], a[l], bb[l]), v, s, u, o, th, tau, hard, sc);
 }
+// With a row scale too (TEBN's p_t of the row's step): the input is fl(fl(x*a + b)*r), as the batch norm and then
+// scaleRows round it. It goes through a small buffer so that -ffp-contract cannot fuse the multiply by r into the
+// neuron's add (v + x) as one FMA, which would round differently from the multi-step path. a, b: per lane (LANES
+// = 16, blocked16) or one value (LANES = 1).
+template <bool KEEP_U, int LANES>
+inline __attribute__((always_inline)) void neuronStepSegRow(const float* x, float* v, float* s, float* u, float* o,
+                                                             float th, float tau, bool hard, float sc, const float* a,
+                                                             const float* bb, float r, int64_t i0, int64_t i1) {
+  constexpr int64_t kChunk = 256;
+  alignas(64) float in[kChunk];
+  for (int64_t c0 = i0; c0 < i1; c0 += kChunk) {
+    const int64_t n = std::min(kChunk, i1 - c0);
+#pragma omp simd
+    for (int64_t k = 0; k < n; k++) {
+      const int l = LANES == 1 ? 0 : int(k % LANES);
+      in[k] = std::fma(x[c0 + k], a[l], bb[l]) * r;
+    }
+#pragma omp simd
+    for (int64_t k = 0; k < n; k++) neuronStepAt<KEEP_U>(c0 + k, in[k], v, s, u, o, th, tau, hard, sc);
+  }
+}
 SC_FMA_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, float* o, float th, float tau, bool hard,
-                                float sc, const float* scale, const float* shift, int64_t C, int64_t S, bool blocked,
-                                int64_t b, int64_t e) {
+                                float sc, const float* scale, const float* shift, const float* rowScale, int64_t C,
+                                int64_t S, bool blocked, int64_t b, int64_t e) {
   if (scale && blocked) {
     // ranges start and end on 16-element boundaries (the caller's grain is a multiple of 16)
     const int64_t blockLen = 16 * S, CB = C / 16;
     for (int64_t i = b; i < e;) {
       const int64_t blk = i / blockLen, end = std::min(e, (blk + 1) * blockLen);
       const int64_t cb = blk % CB;
-      if (u) neuronStepSeg16<true>(x, v, s, u, o, th, tau, hard, sc, scale + cb * 16, shift + cb * 16, i, end);
-      else neuronStepSeg16<false>(x, v, s, u, o, th, tau, hard, sc, scale + cb * 16, shift + cb * 16, i, end);
+      const float *a = scale + cb * 16, *sh = shift + cb * 16;
+      if (rowScale) {
+        const float r = rowScale[blk / CB];
+        if (u) neuronStepSegRow<true, 16>(x, v, s, u, o, th, tau, hard, sc, a, sh, r, i, end);
+        else neuronStepSegRow<false, 16>(x, v, s, u, o, th, tau, hard, sc, a, sh, r, i, end);
+      } else if (u) neuronStepSeg16<true>(x, v, s, u, o, th, tau, hard, sc, a, sh, i, end);
+      else neuronStepSeg16<false>(x, v, s, u, o, th, tau, hard, sc, a, sh, i, end);
       i = end;
     }
     return;
@@ -157,7 +183,11 @@ SC_FMA_CLONES void neuronStepR(const float* x, float* v, float* s, float* u, flo
   for (int64_t i = b; i < e;) {
     const int64_t plane = i / S, end = std::min(e, (plane + 1) * S);
     const int64_t ch = plane % C;
-    if (u) neuronStepSeg<true, true>(x, v, s, u, o, th, tau, hard, sc, scale[ch], shift[ch], i, end);
+    if (rowScale) {
+      const float r = rowScale[plane / C];
+      if (u) neuronStepSegRow<true, 1>(x, v, s, u, o, th, tau, hard, sc, scale + ch, shift + ch, r, i, end);
+      else neuronStepSegRow<false, 1>(x, v, s, u, o, th, tau, hard, sc, scale + ch, shift + ch, r, i, end);
+    } else if (u) neuronStepSeg<true, true>(x, v, s, u, o, th, tau, hard, sc, scale[ch], shift[ch], i, end);
     else neuronStepSeg<true, false>(x, v, s, u, o, th, tau, hard, sc, scale[ch], shift[ch], i, end);
     i = end;
   }
@@ -629,8 +659,10 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
   return total;
 }
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
-                const float* scale, const float* shift, int64_t C, int64_t S, bool blocked) {
-  parallelRanges(n, [&](int64_t b, int64_t e) { neuronStepR(x, v, s, u, o, th, tau, hard, sc, scale, shift, C, S, blocked, b, e); });
+                const float* scale, const float* shift, const float* rowScale, int64_t C, int64_t S, bool blocked) {
+  parallelRanges(n, [&](int64_t b, int64_t e) {
+    neuronStepR(x, v, s, u, o, th, tau, hard, sc, scale, shift, rowScale, C, S, blocked, b, e);
+  });
 }
 void dropoutMask(float* m, int64_t n, double p, uint32_t seed, int64_t C, int64_t S, uint32_t offset) {
   const uint32_t threshold = uint32_t(std::floor(p * 4294967296.0));

@@ -145,7 +145,7 @@ export interface Backend {
    */
   neuronStep(x: Float32Array, v: Float32Array, s: Float32Array, u: Float32Array | null, out: Float32Array, theta: number, tau: number,
              hardReset: boolean, outputScale: number, inputScale?: Float32Array | null, inputShift?: Float32Array | null,
-             C?: number, S?: number, blocked?: boolean): void;
+             C?: number, S?: number, blocked?: boolean, rowScale?: Float32Array | null): void;
 
   // ---- RCS statistics (spec §4), fused ----
   /**

@@ -116,6 +116,11 @@ export interface StepInferenceOptions {
    * norm writing it and the neuron reading it again.
    */
   inputAffine?: { scale: Float32Array; shift: Float32Array } | null;
+  /**
+   * With inputAffine, one factor per row of the batch applied after it: a TEBN in eval mode folded into the input,
+   * p_t of each row's own step (rounded as the batch norm and scaleRows round it, so the same numbers as both layers).
+   */
+  rowScale?: Float32Array | null;
   /** Write the membrane U (default true); without it the step saves a pass over the layer. */
   keepMembrane?: boolean;
   /**
@@ -134,8 +139,12 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics, opts:
   if (affine && (x.ndim < 2 || affine.scale.length !== x.shape[1] || affine.shift.length !== x.shape[1])) {
     throw new ShapeError("neuronStep", `input affine of ${affine.scale.length} channels does not match input ${fmtShape(x.shape)} (channels on axis 1)`);
   }
+  const rowScale = opts.rowScale ?? null;
+  if (rowScale && (!affine || rowScale.length !== x.shape[0])) {
+    throw new ShapeError("neuronStep", `rowScale of ${rowScale.length} values needs an input affine and one value per row of input ${fmtShape(x.shape)}`);
+  }
   if (needsGrad(v ? [x, v] : [x])) {
-    if (affine) throw new Error("neuronStep: inputAffine is an inference path (no autograd); apply batchNorm before the neuron to train");
+    if (affine) throw new Error("neuronStep: inputAffine / rowScale are an inference path (no autograd); apply batchNorm before the neuron to train");
     const v0 = v ?? Tensor.full(x.shape, d.v0);
     const H = add(v0.reshape(x.shape), x);
     const S = spikeFn(sub(H, d.theta), d.surrogate);
@@ -161,7 +170,7 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics, opts:
   const C = affine ? x.shape[1]! : 1;
   const S = affine ? n / (x.shape[0]! * C) : 1;
   const blocked = x.layout === "blocked16";
-  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale, affine?.scale ?? null, affine?.shift ?? null, C, S, blocked);
+  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale, affine?.scale ?? null, affine?.shift ?? null, C, S, blocked, rowScale);
   const like = (a: Float32Array): Tensor => new Tensor(a, x.shape, false, x.layout);
   const vOut = v && v.layout === x.layout ? v : like(vn);
   return { output: like(out), membrane: u ? like(u) : null, v: vOut, spikes01: s };

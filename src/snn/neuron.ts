@@ -11,6 +11,7 @@ import type { Rng } from "../engine/random.js";
 import { dropout, dropoutSeeded, isGradEnabled, mul } from "../engine/index.js";
 import type { Module } from "../nn/module.js";
 import { BatchNorm1d, BatchNorm2d } from "../nn/batchnorm.js";
+import { TEBN } from "./tebn.js";
 import { neuronMultiStep, neuronStep, type NeuronDynamics, type StepInferenceOptions } from "./functional.js";
 import { surrogate as makeSurrogate, type Surrogate, type SurrogateName } from "./surrogate.js";
 import { TemporalModule, gatherRows } from "./temporal.js";
@@ -149,15 +150,23 @@ export abstract class BaseNeuron extends TemporalModule {
   }
 
   /**
-   * Single-step inference after a batch norm in eval mode: the norm is folded into this step's kernel (one read of
-   * the conv output instead of a write and a read). Same numbers as running both layers.
+   * Single-step inference after a batch norm or a TEBN in eval mode: the norm (and TEBN's per-row p_t) is folded into
+   * this step's kernel (one read of the conv output instead of a write and a read per layer). Same numbers as running
+   * the layers one after the other.
    */
   override forwardAfter(prev: Module, x: Tensor): Tensor | null {
-    // exactly these classes: a subclass may change what forward does
-    const norm = prev.constructor === BatchNorm2d || prev.constructor === BatchNorm1d ? (prev as BatchNorm2d | BatchNorm1d) : null;
-    if (!norm || norm.training || this.stepMode !== "single" || isGradEnabled()) return null;
-    const inputAffine = norm.evalInputAffine(x);
+    if (this.stepMode !== "single" || isGradEnabled()) return null;
     if (x.ndim < 2) throw new ShapeError(this.constructor.name, `expects [N, ...], got ${fmtShape(x.shape)}`);
+    // exactly these classes: a subclass may change what forward does
+    if (prev.constructor === TEBN) {
+      // a TEBN (direct-trained LIF nets): its batch norm and each row's p_t, in one read of the conv output
+      const folded = (prev as TEBN).foldIntoStep(x);
+      if (!folded) return null;
+      return this.applyOutputDropout(this.singleStep(x, this.dynamics(), { ...folded, keepMembrane: false }));
+    }
+    const norm = prev.constructor === BatchNorm2d || prev.constructor === BatchNorm1d ? (prev as BatchNorm2d | BatchNorm1d) : null;
+    if (!norm || norm.training) return null;
+    const inputAffine = norm.evalInputAffine(x);
     return this.applyOutputDropout(this.singleStep(x, this.dynamics(), { inputAffine, keepMembrane: false }));
   }
 

@@ -8,7 +8,7 @@ import { allocUninit, allocZeroed } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
 import { mul } from "../engine/index.js";
-import { needsGrad, record } from "../engine/autograd.js";
+import { isGradEnabled, needsGrad, record } from "../engine/autograd.js";
 import { getBackend } from "../engine/backends.js";
 import { BatchNorm2d, type BatchNormOptions } from "../nn/batchnorm.js";
 import { updateRunningStats } from "../engine/ops/norm.js";
@@ -143,30 +143,47 @@ export class TEBN extends TemporalModule {
 
   /** Eval only: each row through the running statistics, scaled by the p_t of its own step. */
   private singleStep(x: Tensor): Tensor {
+    const steps = this.advance(x);
+    const y = this.bn.call(x);
+    let same = true;
+    for (let i = 1; i < steps.length && same; i++) same = steps[i] === steps[0];
+    // with a tape (all rows at one step): the multiply records its gradient; otherwise each row's p_t as
+    // scaleTimesteps applies it (the broadcasting multiply took as long as the convolutions)
+    if (same && needsGrad([y, this.p])) return mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1]));
+    const out = allocUninit(y.storage.length);
+    getBackend().scaleRows(y.storage, steps.length, this.rowScales(steps), out);
+    return new Tensor(out, y.shape, false, y.layout);
+  }
+
+  /**
+   * What a following neuron folds into its single step (eval, no tape): the batch norm's per-channel affine and each
+   * row's p_t; the rows' steps advance as forward advances them. Null when this layer cannot be folded now.
+   */
+  foldIntoStep(x: Tensor): { inputAffine: { scale: Float32Array; shift: Float32Array }; rowScale: Float32Array } | null {
+    if (this.stepMode !== "single" || this.training || isGradEnabled() || this.bn.constructor !== BatchNorm2d) return null;
+    const inputAffine = this.bn.evalInputAffine(x);
+    return { inputAffine, rowScale: this.rowScales(this.advance(x)) };
+  }
+
+  /** Checks the batch against the running rows and moves them one step on; returns each row's step before it. */
+  private advance(x: Tensor): Int32Array {
     if (this.training) throw new Error("TEBN: single-step mode needs eval mode (training statistics pool over all timesteps)");
     const B = x.shape[0]!;
     if (!this.rowSteps) this.rowSteps = new Int32Array(B);
     const steps = this.rowSteps;
     if (steps.length !== B) throw new ShapeError("TEBN", `batch of ${B} but ${steps.length} rows in the running sequence (call selectSamples / resetSamples as samples leave or join)`);
     for (let i = 0; i < B; i++) if (steps[i]! >= this.steps) throw new Error(`TEBN: step ${steps[i]! + 1} exceeds the ${this.steps} timesteps it was built for`);
-    const y = this.bn.call(x);
-    let same = true;
-    for (let i = 1; i < B && same; i++) same = steps[i] === steps[0];
-    // with a tape (all rows at one step): the multiply records its gradient; otherwise each row's p_t as
-    // scaleTimesteps applies it (the broadcasting multiply took as long as the convolutions)
-    const out = same && needsGrad([y, this.p]) ? mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1])) : scaleRows(y, steps, this.p.data);
+    const before = Int32Array.from(steps);
     for (let i = 0; i < B; i++) steps[i]!++;
-    return out;
+    return before;
+  }
+
+  private rowScales(steps: Int32Array): Float32Array {
+    const p = this.p.data;
+    return Float32Array.from(steps, (t) => p[t]!);
   }
 
   override describe(): string {
     return `TEBN(${this.numFeatures}, T=${this.steps})`;
   }
-}
-
-/** y[r] = p[steps[r]]·x[r] for each leading-axis row (no gradient; rows are contiguous in either layout). */
-function scaleRows(x: Tensor, steps: Int32Array, p: Float32Array): Tensor {
-  const y = allocUninit(x.storage.length);
-  getBackend().scaleRows(x.storage, steps.length, Float32Array.from(steps, (t) => p[t]!), y);
-  return new Tensor(y, x.shape, false, x.layout);
 }

@@ -567,6 +567,36 @@ for (const b of builds) {
         rand(5), rand(5), 5, 2)).toThrow(/multiple of C\*S/);
     });
 
+    itN("single-step neuron with a folded TEBN (batch norm, then each row's p_t): bit-identical to channelAffine + scaleRows + step", () => {
+      for (const [N, C, S] of [[2, 3, 5], [16, 32, 196], [9, 16, 7]] as const) {
+        const n = N * C * S;
+        const scale = rand(C), shift = rand(C), rows = rand(N);
+        for (const blocked of C % 16 === 0 ? [false, true] : [false]) {
+          const vRef = new Float32Array(n), vFused = new Float32Array(n), vJs = new Float32Array(n);
+          for (let t = 0; t < 4; t++) {
+            const x = rand(n);
+            const o = () => [new Float32Array(n).fill(NaN), new Float32Array(n).fill(NaN), new Float32Array(n).fill(NaN)] as const;
+            const [s1, u1, y1] = o();
+            const [s2, , y2] = o();
+            const [s3, , y3] = o();
+            const bn = new Float32Array(n);
+            native().channelAffine(x, N, C, S, scale, shift, bn, blocked);
+            native().scaleRows(bn, N, rows, bn);
+            native().neuronStep(bn, vRef, s1, u1, y1, 1, 0.5, true, 1);
+            native().neuronStep(x, vFused, s2, null, y2, 1, 0.5, true, 1, scale, shift, C, S, blocked, rows);
+            js.neuronStep(x, vJs, s3, null, y3, 1, 0.5, true, 1, scale, shift, C, S, blocked, rows);
+            expect(Array.from(s2)).toEqual(Array.from(s1));
+            expect(Array.from(vFused)).toEqual(Array.from(vRef));
+            expect(Array.from(s3)).toEqual(Array.from(s1));
+            close(vJs, vRef);
+          }
+        }
+      }
+      const x = rand(12), z = () => new Float32Array(12);
+      expect(() => native().neuronStep(x, z(), z(), null, z(), 1, 1, false, 1, rand(3), rand(3), 3, 2, false, rand(1))).toThrow(/rowScale/);
+      expect(() => native().neuronStep(x, z(), z(), null, z(), 1, 1, false, 1, null, null, 1, 1, false, rand(2))).toThrow(/rowScale needs the input affine/);
+    });
+
     itN("dropout masks are bit-identical to the TypeScript backend and keep about 1 - p", () => {
       for (const n of [5, 100_003]) {
         for (const p of [0, 0.3, 0.9]) {

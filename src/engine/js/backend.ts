@@ -609,17 +609,22 @@ export const jsBackend: Backend = {
   reluBackward(a, g, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
   },
-  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale, inputScale, inputShift, C = 1, S = 1, blocked = false) {
+  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale, inputScale, inputShift, C = 1, S = 1, blocked = false, rowScale = null) {
     const th = Math.fround(theta);
     const ta = Math.fround(tau);
     const sc = Math.fround(outputScale);
     if (inputScale && (!inputShift || inputScale.length !== C || inputShift.length !== C || x.length % (C * S) !== 0)) {
       throw new Error(`neuronStep: input affine needs scale and shift of C=${C} and x of whole [C=${C}, S=${S}] rows, got ${x.length} elements`);
     }
+    if (rowScale && (!inputScale || rowScale.length !== x.length / (C * S))) {
+      throw new Error(`neuronStep: rowScale needs the input affine and one value per row of ${C * S} elements, got ${rowScale.length} for ${x.length} elements`);
+    }
     for (let i = 0; i < x.length; i++) {
       // the folded batch norm rounds where channelAffine does, so fused and unfused steps agree bit for bit
       const ch = inputScale ? (blocked ? blockedChannel(i, C, S) : Math.floor(i / S) % C) : 0;
-      const xi = inputScale ? Math.fround(x[i]! * inputScale[ch]! + inputShift![ch]!) : x[i]!;
+      let xi = inputScale ? Math.fround(x[i]! * inputScale[ch]! + inputShift![ch]!) : x[i]!;
+      // a folded TEBN: the row's p_t, rounded as scaleRows rounds it
+      if (rowScale) xi = Math.fround(xi * rowScale[Math.floor(i / (C * S))]!);
       // float32 rounding at the same points as the fused multi-step kernels, so both modes agree bit for bit
       const hv = Math.fround(v[i]! + xi);
       const sp = hv - th > 0 ? 1 : 0;
