@@ -63,9 +63,7 @@ export function evaluateModel(snn: SpikingModel, data: { train: InferenceData; t
   const guard = opts.guard ?? (<R>(fn: () => R): R => fn());
   // The network is causal, so both step modes give the same outputs, bit for bit, calibration dropout included
   // (a single-step run draws the rows of the time-folded run's masks; tested). Both collections take the model's
-  // default mode: single-step for a converted IF net, 15–20 % faster here than time-folded batches of T·B rows
-  // (1310 vs 1548 ms for 512 samples of vgg-small at T = 8, 1400 vs 1750 with dropout; interleaved medians), whose
-  // activations do not stay in cache between layers.
+  // default mode, single-step, 10–20 % faster here than time-folded batches of T·B rows (see defaultStepMode).
   const calibration = collectOutputs(snn, data.train, {
     T, batchSize, calibrationDropout: dropout, seed: opts.seed ?? 0,
     onProgress: opts.onProgress ? (d, n) => opts.onProgress!("calibration", d, n) : undefined,

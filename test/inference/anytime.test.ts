@@ -176,10 +176,14 @@ describe("anytime inference of a direct-trained LIF network with TEBN", () => {
     const p = snn.modules().find((m): m is TEBN => m instanceof TEBN)!.p.data;
     expect(new Set(Array.from(p)).size).toBe(T);
     snn.eval();
-    const multi = collectOutputs(snn, data.test, { T, batchSize: 50 });
-    expect(multi.stepMode).toBe("multi");
-    const single = collectOutputs(snn, data.test, { T, batchSize: 50, stepMode: "single" });
+    const multi = collectOutputs(snn, data.test, { T, batchSize: 50, stepMode: "multi" });
+    const single = collectOutputs(snn, data.test, { T, batchSize: 50 });
+    expect([multi.stepMode, single.stepMode]).toEqual(["multi", "single"]);
     expect(Array.from(single.outputs.Y)).toEqual(Array.from(multi.outputs.Y));
+    // calibration dropout draws the same masks in both modes on a LIF + TEBN net too
+    const cal = { T, batchSize: 40, limit: 120, calibrationDropout: 0.3, seed: 5 };
+    const calMulti = collectOutputs(snn, data.train, { ...cal, stepMode: "multi" });
+    expect(Array.from(collectOutputs(snn, data.train, cal).outputs.Y)).toEqual(Array.from(calMulti.outputs.Y));
     const policy = getPolicy("confidence");
     // a confidence of 0.2 spreads this small network's stop times over all four steps
     const state = policy.calibrate(null, 0.8, { T });
