@@ -52,15 +52,21 @@ describe("TEBN", () => {
     }
   });
 
-  it("single-step works in eval mode and matches multi-step eval", () => {
+  /** A TEBN in eval with distinct p_t and running statistics, its multi-step output on random x, then single-step. */
+  function evalTebnAndMultiStep(seed: number): { tebn: TEBN; x: Tensor; multi: Tensor } {
     const tebn = new TEBN(C, T);
     tebn.p.data.set([0.5, 1, 2]);
     tebn.bn.runningMean.data.set([0.3, -0.1]);
     tebn.bn.runningVar.data.set([2, 0.5]);
     tebn.eval();
-    const x = Tensor.randn([T * B, C, H, W], new Rng(3), 1);
+    const x = Tensor.randn([T * B, C, H, W], new Rng(seed), 1);
     const multi = noGrad(() => tebn.forward(x));
     tebn.setStepMode("single");
+    return { tebn, x, multi };
+  }
+
+  it("single-step works in eval mode and matches multi-step eval", () => {
+    const { tebn, x, multi } = evalTebnAndMultiStep(3);
     const per = B * C * H * W;
     for (let t = 0; t < T; t++) {
       const y = noGrad(() => tebn.forward(x.slice(t * B, (t + 1) * B)));
@@ -72,14 +78,7 @@ describe("TEBN", () => {
   });
 
   it("single-step rows at different steps (samples joining and leaving): each row scaled by its own step's p_t", () => {
-    const tebn = new TEBN(C, T);
-    tebn.p.data.set([0.5, 1, 2]);
-    tebn.bn.runningMean.data.set([0.3, -0.1]);
-    tebn.bn.runningVar.data.set([2, 0.5]);
-    tebn.eval();
-    const x = Tensor.randn([T * B, C, H, W], new Rng(4), 1);
-    const multi = noGrad(() => tebn.forward(x));
-    tebn.setStepMode("single");
+    const { tebn, x, multi } = evalTebnAndMultiStep(4);
     const per = C * H * W;
     const rowOf = (d: Float32Array, r: number): number[] => Array.from(d.subarray(r * per, (r + 1) * per));
     // step 1 on x's block 0; then row 1 gets a new sample (sample 1 again, from its step 1)
