@@ -79,6 +79,9 @@ describe("binary ops: gradients", () => {
       gradcheck((a, b) => fn(a!, b!), [mk([2, 3, 2, 2], 7), mk([1, 3, 1, 1], 8)]);
       gradcheck((a) => fn(a!, 1.25), [mk([5], 9)]);
       gradcheck((b) => fn(0.75, b!), [mk([5], 10)]);
+      // one-element tensors that take a gradient, on either side (mul runs these through scaleRows)
+      gradcheck((a, c) => fn(a!, c!), [mk([2, 3], 13), mk([1], 14)]);
+      gradcheck((c, b) => fn(c!, b!), [mk([], 15), mk([3, 2], 16)]);
       // big input: random-direction projections
       gradcheck((a, b) => fn(a!, b!), [mk([8, 16, 4], 11), mk([16, 1], 12)]);
     });

@@ -63,6 +63,25 @@ describe("blocked16 tensors", () => {
   });
 
   for (const be of backends()) {
+    it(`multiplying a blocked tensor by a scalar keeps the layout, forward and backward (${be})`, () => {
+      withBackend(be, () => {
+        const x = randn([2, 32, 3, 3], 21, true);
+        const c = randn([1], 22, true);
+        const xb = x.toLayout("blocked16");
+        const y = mul(xb, c);
+        expect(y.layout).toBe("blocked16");
+        expect(Array.from(y.data)).toEqual(Array.from(x.data, (v) => Math.fround(v * c.data[0]!)));
+        expect(mul(2, xb).layout).toBe("blocked16");
+        sum(mul(y, randn([2, 32, 3, 3], 23))).backward();
+        const gx = Array.from(x.grad!.data), gc = c.grad!.data[0]!;
+        x.releaseGrad();
+        c.releaseGrad();
+        sum(mul(mul(x, c), randn([2, 32, 3, 3], 23))).backward();
+        expectClose(Float32Array.from(gx), x.grad!.data, 1e-6, "dx");
+        expect(Math.abs(gc - c.grad!.data[0]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(gc)));
+      });
+    });
+
     it(`gradients through layout-aware and plain ops match the all-plain computation (${be})`, () => {
       withBackend(be, () => {
         const run = (blocked: boolean): Float32Array[] => {

@@ -3,7 +3,7 @@
  * the rest are plain loops (memory-bound, no per-element closures). Gradients of broadcast operands are summed
  * back to the operand's shape.
  */
-import { allocZeroed } from "../memory.js";
+import { allocUninit, allocZeroed } from "../memory.js";
 import { record } from "../autograd.js";
 import { getBackend } from "../backends.js";
 import { ShapeError, fmtShape } from "../errors.js";
@@ -76,6 +76,10 @@ export function sub(a0: Operand, b0: Operand): Tensor {
 
 export function mul(a0: Operand, b0: Operand): Tensor {
   const [a, b, shape] = prepare("mul", a0, b0);
+  // a tensor times a scalar: one backend pass over the storage, in whatever layout it is (the broadcasting loop
+  // below reads a plain copy of a blocked tensor and took 11 ms for 3.2M elements)
+  if (b.size === 1 && sameShape(a.shape, shape)) return mulScalar(a, b);
+  if (a.size === 1 && sameShape(b.shape, shape)) return mulScalar(b, a);
   const out = new Tensor(compute(Bin.Mul, a, b, shape), shape);
   return record("mul", [a, b], [out], ([g]) => {
     const n = g!.length;
@@ -95,6 +99,30 @@ export function mul(a0: Operand, b0: Operand): Tensor {
     }
     return [ga, gb];
   })[0];
+}
+
+/** x·c for a one-element tensor c; x's layout is kept, and so is the gradient's. */
+function mulScalar(x: Tensor, c: Tensor): Tensor {
+  const be = getBackend();
+  const y = allocUninit(x.storage.length);
+  be.scaleRows(x.storage, 1, c.data, y);
+  const out = new Tensor(y, x.shape, false, x.layout);
+  return record(
+    "mul",
+    [x, c],
+    [out],
+    ([g]) => {
+      let gx: Float32Array | null = null;
+      if (x.requiresGrad) {
+        gx = allocUninit(g!.length);
+        be.scaleRows(g!, 1, c.data, gx);
+      }
+      // g and x share the output's layout, so the element-wise sum is the same in any layout
+      const gc = c.requiresGrad ? Float32Array.of(be.dot(g!, x.storage)) : null;
+      return [gx, gc];
+    },
+    { layoutAware: true },
+  )[0];
 }
 
 export function div(a0: Operand, b0: Operand): Tensor {
