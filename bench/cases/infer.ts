@@ -4,6 +4,8 @@
  *                                    mode, reset + 8 steps on a static batch of 128, beside
  *                                    bench/torch/infer_vgg_small.py (the same network with a SpikingJelly-style
  *                                    single-step IF in PyTorch, no_grad).
+ *   infer_snn_lif_tebn_vgg_small_T4  the direct-training route's vgg-small (LIF, TEBN), eval, single-step, reset + 4
+ *                                    steps on a static batch of 128, beside the same network in PyTorch.
  *   infer_cutoff_topk_vgg_small_T8   anytime inference (src/inference inferAnytime) with Top-K on 1024 bundled
  *                                    Fashion-MNIST test images: samples leave the batch at their cutoff. The network
  *                                    is vgg-small trained for 2 epochs on the bundled subset as a QCFS ANN and
@@ -71,6 +73,37 @@ const stepCase: BenchCase = {
           }),
         ),
       extra: { batch: B, T, step_mode: "single" },
+    };
+  },
+};
+
+const T_LIF = 4;
+
+/**
+ * The direct-training route's network at inference: vgg-small with LIF neurons (τ = 0.5, θ = 1, hard reset) and
+ * TEBN after every conv, eval mode, single-step (TEBN folded into the LIF step with each row's p_t), reset + 4 steps
+ * on a static batch of 128, beside the same network in PyTorch (BatchNorm2d eval times p_t, a single-step LIF).
+ */
+const lifStepCase: BenchCase = {
+  name: "infer_snn_lif_tebn_vgg_small_T4",
+  kind: "compute",
+  work: 2 * vggSmallMacs() * B * T_LIF,
+  torch: "infer_vgg_small.py",
+  setup(): Prepared {
+    const snn = buildModel("vgg-small", { route: "snn", neuron: "lif", tebn: true, T: T_LIF, seed: 0 });
+    snn.eval();
+    snn.setStepMode("single");
+    const x = Tensor.randn([B, 1, 28, 28], new Rng(1));
+    return {
+      level: "op",
+      run: () =>
+        noGrad(() =>
+          tidy(() => {
+            snn.resetState();
+            for (let t = 0; t < T_LIF; t++) snn.step(x);
+          }),
+        ),
+      extra: { batch: B, T: T_LIF, step_mode: "single" },
     };
   },
 };
@@ -158,4 +191,4 @@ const cutoffCase: BenchCase = {
   },
 };
 
-export const cases: BenchCase[] = [stepCase, cutoffCase];
+export const cases: BenchCase[] = [stepCase, lifStepCase, cutoffCase];
