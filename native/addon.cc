@@ -544,8 +544,21 @@ Napi::Value NeuronStep(const Napi::CallbackInfo& info) {
     rowScale = f32(info, fn, 14, "rowScale");
     need(info, fn, rowScale, "rowScale", x.n / (C * S));
   }
+  // optional rows starting over: fresh (a Uint8Array, one flag per row) and v0
+  const uint8_t* fresh = nullptr;
+  int64_t rowLen = 1;
+  float v0 = 0.f;
+  if (info.Length() > 15 && !info[15].IsUndefined() && !info[15].IsNull()) {
+    if (!info[15].IsTypedArray() || info[15].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) fail(info, fn, "fresh must be a Uint8Array");
+    Napi::Uint8Array f = info[15].As<Napi::Uint8Array>();
+    const int64_t rows = int64_t(f.ElementLength());
+    if (rows == 0 || x.n % rows != 0) fail(info, fn, "fresh must hold one flag per row of x (x's size a multiple of its length)");
+    fresh = f.Data();
+    rowLen = x.n / rows;
+    v0 = float(num(info, fn, 16, "v0"));
+  }
   neuronStep(x.p, v.p, s.p, u.p, o.p, x.n, float(num(info, fn, 5, "theta")), float(num(info, fn, 6, "tau")), flag(info, fn, 7, "hardReset"),
-             float(num(info, fn, 8, "outputScale")), scale.p, shift.p, rowScale.p, C, S, blocked);
+             float(num(info, fn, 8, "outputScale")), scale.p, shift.p, rowScale.p, C, S, blocked, fresh, rowLen, v0);
   return info.Env().Undefined();
 }
 Napi::Value DropoutMask(const Napi::CallbackInfo& info) {

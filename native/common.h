@@ -96,8 +96,10 @@ void dropoutMask(float* m, int64_t n, double p, uint32_t seed, int64_t C = 0, in
 // into the input, or are null.
 // rowScale (null, or one per row of C*S elements, with scale/shift) multiplies each row's affine-mapped input: a TEBN
 // (batch norm, then p_t of the row's step) folded into the step.
+// fresh (null, or one flag per row of rowLen elements): rows whose state starts over at v0 with this step.
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
-                const float* scale, const float* shift, const float* rowScale, int64_t C, int64_t S, bool blocked);
+                const float* scale, const float* shift, const float* rowScale, int64_t C, int64_t S, bool blocked,
+                const uint8_t* fresh, int64_t rowLen, float v0);
 void thresholdActForward(const float* x, float* y, int64_t n, float lam, int L);
 double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n, float lam, int L);
 void reluBackward(const float* a, const float* g, float* o, int64_t n);

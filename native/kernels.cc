@@ -659,8 +659,14 @@ double thresholdActBackward(const float* x, const float* g, float* dx, int64_t n
   return total;
 }
 void neuronStep(const float* x, float* v, float* s, float* u, float* o, int64_t n, float th, float tau, bool hard, float sc,
-                const float* scale, const float* shift, const float* rowScale, int64_t C, int64_t S, bool blocked) {
+                const float* scale, const float* shift, const float* rowScale, int64_t C, int64_t S, bool blocked,
+                const uint8_t* fresh, int64_t rowLen, float v0) {
   parallelRanges(n, [&](int64_t b, int64_t e) {
+    // rows that start a new sequence get v0 just before they are stepped, while that part of v is in cache: the
+    // reset costs no pass of its own over the state
+    if (fresh)
+      for (int64_t r = b / rowLen; r * rowLen < e; r++)
+        if (fresh[r]) std::fill(v + std::max(b, r * rowLen), v + std::min(e, (r + 1) * rowLen), v0);
     neuronStepR(x, v, s, u, o, th, tau, hard, sc, scale, shift, rowScale, C, S, blocked, b, e);
   });
 }

@@ -141,11 +141,13 @@ export interface Backend {
   /**
    * One step of the same dynamics for single-step (anytime) inference, no tape: v [M] holds the membrane carried
    * in (the caller fills it with v0 before the first step) and is updated in place to τ·U; writes s (0/1 spikes),
-   * u (post-reset membrane) and out = outputScale·s.
+   * u (post-reset membrane) and out = outputScale·s. `fresh` (one flag per row of x) marks rows whose state starts
+   * over at v0 with this step (samples that took finished samples' places): set to v0 first, then stepped.
    */
   neuronStep(x: Float32Array, v: Float32Array, s: Float32Array, u: Float32Array | null, out: Float32Array, theta: number, tau: number,
              hardReset: boolean, outputScale: number, inputScale?: Float32Array | null, inputShift?: Float32Array | null,
-             C?: number, S?: number, blocked?: boolean, rowScale?: Float32Array | null): void;
+             C?: number, S?: number, blocked?: boolean, rowScale?: Float32Array | null, fresh?: Uint8Array | null,
+             v0?: number): void;
 
   // ---- RCS statistics (spec §4), fused ----
   /**

@@ -121,6 +121,8 @@ export interface StepInferenceOptions {
    * p_t of each row's own step (rounded as the batch norm and scaleRows round it, so the same numbers as both layers).
    */
   rowScale?: Float32Array | null;
+  /** One flag per row of the batch: rows of v that start over at v0 with this step (set, then stepped, in one pass). */
+  fresh?: Uint8Array | null;
   /** Write the membrane U (default true); without it the step saves a pass over the layer. */
   keepMembrane?: boolean;
   /**
@@ -170,7 +172,9 @@ export function neuronStep(x: Tensor, v: Tensor | null, d: NeuronDynamics, opts:
   const C = affine ? x.shape[1]! : 1;
   const S = affine ? n / (x.shape[0]! * C) : 1;
   const blocked = x.layout === "blocked16";
-  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale, affine?.scale ?? null, affine?.shift ?? null, C, S, blocked, rowScale);
+  const fresh = vd && opts.fresh ? opts.fresh : null;
+  if (fresh && fresh.length !== x.shape[0]) throw new ShapeError("neuronStep", `fresh holds ${fresh.length} flags for input ${fmtShape(x.shape)}`);
+  getBackend().neuronStep(xd, vn, s, u, out, theta, tau, hardReset, outputScale, affine?.scale ?? null, affine?.shift ?? null, C, S, blocked, rowScale, fresh, d.v0);
   const like = (a: Float32Array): Tensor => new Tensor(a, x.shape, false, x.layout);
   const vOut = v && v.layout === x.layout ? v : like(vn);
   return { output: like(out), membrane: u ? like(u) : null, v: vOut, spikes01: s };

@@ -1,6 +1,6 @@
 // Every native kernel against the TypeScript reference (relative error < 1e-4), for the oneDNN build and the
 // fallback build (own GEMM/conv kernels, built here into build-fallback/ when missing or stale).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -23,11 +23,20 @@ function newestSource(): number {
 }
 const haveCompiler = spawnSync("g++", ["--version"]).status === 0;
 
-function ensureBuilt(dir: string, args: string[]): void {
+/**
+ * Builds the addon into dir when missing or older than its sources. Asynchronously: compiling takes a minute or more
+ * on a loaded machine, and a worker whose event loop is blocked that long fails the whole run with vitest's
+ * "Timeout calling onTaskUpdate" (it happened once the fallback build went stale with every native change).
+ */
+async function ensureBuilt(dir: string, args: string[]): Promise<void> {
   const p = addonPath(dir);
   if (existsSync(p) && statSync(p).mtimeMs >= newestSource()) return;
   if (!haveCompiler) return;
-  spawnSync(process.execPath, [join(root, "scripts", "build-native.mjs"), ...args], { cwd: root, stdio: "inherit" });
+  await new Promise<void>((done, fail) => {
+    const child = spawn(process.execPath, [join(root, "scripts", "build-native.mjs"), ...args], { cwd: root, stdio: "inherit" });
+    child.on("error", fail);
+    child.on("exit", () => done());
+  });
 }
 
 const rng = new Rng(1234);
@@ -107,12 +116,12 @@ for (const b of builds) {
   describe(`native kernels vs js: ${b.name}`, () => {
     let nb: Backend | null = null;
     let why = "";
-    beforeAll(() => {
-      ensureBuilt(b.dir, b.args);
+    beforeAll(async () => {
+      await ensureBuilt(b.dir, b.args);
       const r = loadNativeBackend(addonPath(b.dir));
       if ("error" in r) why = haveCompiler ? r.error : `no C++ compiler (g++) on this machine: ${r.error}`;
       else nb = r.backend;
-    });
+    }, 900_000);
     const native = (): Backend => {
       if (!nb) throw new Error(`native ${b.name} unavailable: ${why}`);
       return nb;
@@ -595,6 +604,30 @@ for (const b of builds) {
       const x = rand(12), z = () => new Float32Array(12);
       expect(() => native().neuronStep(x, z(), z(), null, z(), 1, 1, false, 1, rand(3), rand(3), 3, 2, false, rand(1))).toThrow(/rowScale/);
       expect(() => native().neuronStep(x, z(), z(), null, z(), 1, 1, false, 1, null, null, 1, 1, false, rand(2))).toThrow(/rowScale needs the input affine/);
+    });
+
+    itN("single-step neuron with fresh rows: those rows start over at v0 within the step, the others run on", () => {
+      for (const [B, D] of [[3, 5], [16, 6272], [128, 256]] as const) {
+        const n = B * D;
+        const fresh = Uint8Array.from({ length: B }, (_, r) => (r % 3 === 1 ? 1 : 0));
+        const v0 = 0.4;
+        const x = rand(n);
+        const vIn = rand(n);
+        const vRef = new Float32Array(vIn);
+        for (let r = 0; r < B; r++) if (fresh[r]) vRef.fill(v0, r * D, (r + 1) * D);
+        const o = () => [new Float32Array(n), new Float32Array(n)] as const;
+        const [s1, y1] = o(), [s2, y2] = o(), [s3, y3] = o();
+        native().neuronStep(x, vRef, s1, null, y1, 0.8, 1, false, 0.8);
+        const vNat = new Float32Array(vIn), vJs = new Float32Array(vIn);
+        native().neuronStep(x, vNat, s2, null, y2, 0.8, 1, false, 0.8, null, null, 1, 1, false, null, fresh, v0);
+        js.neuronStep(x, vJs, s3, null, y3, 0.8, 1, false, 0.8, null, null, 1, 1, false, null, fresh, v0);
+        expect(Array.from(s2)).toEqual(Array.from(s1));
+        expect(Array.from(vNat)).toEqual(Array.from(vRef));
+        expect(Array.from(s3)).toEqual(Array.from(s1));
+        expect(Array.from(vJs)).toEqual(Array.from(vRef));
+      }
+      const z = () => new Float32Array(12);
+      expect(() => native().neuronStep(z(), z(), z(), null, z(), 1, 1, false, 1, null, null, 1, 1, false, null, new Uint8Array(5), 0)).toThrow(/one flag per row/);
     });
 
     itN("dropout masks are bit-identical to the TypeScript backend and keep about 1 - p", () => {

@@ -609,7 +609,12 @@ export const jsBackend: Backend = {
   reluBackward(a, g, out) {
     for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
   },
-  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale, inputScale, inputShift, C = 1, S = 1, blocked = false, rowScale = null) {
+  neuronStep(x, v, s, u, out, theta, tau, hardReset, outputScale, inputScale, inputShift, C = 1, S = 1, blocked = false, rowScale = null, fresh = null, v0 = 0) {
+    if (fresh) {
+      if (fresh.length === 0 || x.length % fresh.length !== 0) throw new Error(`neuronStep: fresh must hold one flag per row of x, got ${fresh.length} for ${x.length} elements`);
+      const rowLen = x.length / fresh.length;
+      for (let r = 0; r < fresh.length; r++) if (fresh[r]) v.fill(Math.fround(v0), r * rowLen, (r + 1) * rowLen);
+    }
     const th = Math.fround(theta);
     const ta = Math.fround(tau);
     const sc = Math.fround(outputScale);
