@@ -54,59 +54,44 @@ function median(xs: number[]): number {
   return s[s.length >> 1]!;
 }
 
-const stepCase: BenchCase = {
-  name: "infer_snn_vgg_small_T8",
-  kind: "compute",
-  work: 2 * vggSmallMacs() * B * T,
-  torch: "infer_vgg_small.py",
-  setup(): Prepared {
-    const snn = convertedVggSmall();
-    const x = Tensor.randn([B, 1, 28, 28], new Rng(1));
-    return {
-      level: "op",
-      // one tidy scope per batch, as collectOutputs/inferAnytime run it
-      run: () =>
-        noGrad(() =>
-          tidy(() => {
-            snn.resetState();
-            for (let t = 0; t < T; t++) snn.step(x);
-          }),
-        ),
-      extra: { batch: B, T, step_mode: "single" },
-    };
-  },
-};
+/** Single-step inference of a network built by `make`: one run = reset + `steps` steps on a static batch of B. */
+function singleStepCase(name: string, steps: number, make: () => SpikingModel): BenchCase {
+  return {
+    name,
+    kind: "compute",
+    work: 2 * vggSmallMacs() * B * steps,
+    torch: "infer_vgg_small.py",
+    setup(): Prepared {
+      const snn = make();
+      const x = Tensor.randn([B, 1, 28, 28], new Rng(1));
+      return {
+        level: "op",
+        // one tidy scope per batch, as collectOutputs/inferAnytime run it
+        run: () =>
+          noGrad(() =>
+            tidy(() => {
+              snn.resetState();
+              for (let t = 0; t < steps; t++) snn.step(x);
+            }),
+          ),
+        extra: { batch: B, T: steps, step_mode: "single" },
+      };
+    },
+  };
+}
 
-const T_LIF = 4;
+const stepCase = singleStepCase("infer_snn_vgg_small_T8", T, convertedVggSmall);
 
 /**
  * The direct-training route's network at inference: vgg-small with LIF neurons (τ = 0.5, θ = 1, hard reset) and
  * TEBN after every conv, eval mode, single-step (TEBN folded into the LIF step with each row's p_t), reset + 4 steps
  * on a static batch of 128, beside the same network in PyTorch (BatchNorm2d eval times p_t, a single-step LIF).
  */
-const lifStepCase: BenchCase = {
-  name: "infer_snn_lif_tebn_vgg_small_T4",
-  kind: "compute",
-  work: 2 * vggSmallMacs() * B * T_LIF,
-  torch: "infer_vgg_small.py",
-  setup(): Prepared {
-    const snn = buildModel("vgg-small", { route: "snn", neuron: "lif", tebn: true, T: T_LIF, seed: 0 });
-    snn.eval();
-    snn.setStepMode("single");
-    const x = Tensor.randn([B, 1, 28, 28], new Rng(1));
-    return {
-      level: "op",
-      run: () =>
-        noGrad(() =>
-          tidy(() => {
-            snn.resetState();
-            for (let t = 0; t < T_LIF; t++) snn.step(x);
-          }),
-        ),
-      extra: { batch: B, T: T_LIF, step_mode: "single" },
-    };
-  },
-};
+const lifStepCase = singleStepCase("infer_snn_lif_tebn_vgg_small_T4", 4, () => {
+  const snn = buildModel("vgg-small", { route: "snn", neuron: "lif", tebn: true, T: 4, seed: 0 });
+  snn.eval();
+  return snn.setStepMode("single");
+});
 
 /** vgg-small trained briefly as a QCFS ANN on the bundled subset (so Top-K has something real to cut), converted. */
 async function trainedVggSmall(): Promise<SpikingModel> {

@@ -86,29 +86,10 @@ def vgg_small_if():
     return vgg_small(nn.BatchNorm2d, IF).eval()
 
 
-def infer_case():
-    torch.manual_seed(0)
-    net = vgg_small_if()
+def single_step_run(net, steps, stateful_types):
+    """One run: reset every stateful layer, then `steps` timesteps on a static batch, outputs accumulated."""
     x = torch.randn(B, 1, 28, 28)
-    neurons = [m for m in net.modules() if isinstance(m, IF)]
-
-    def run():
-        with torch.no_grad():
-            for m in neurons:
-                m.reset()
-            acc = None
-            for _ in range(T):
-                o = net(x)
-                acc = o if acc is None else acc + o
-        return acc
-    return run
-
-
-def lif_tebn_case(steps=4):
-    torch.manual_seed(0)
-    net = vgg_small(lambda c: TEBNEval(c, steps), LIF).eval()
-    x = torch.randn(B, 1, 28, 28)
-    stateful = [m for m in net.modules() if isinstance(m, (LIF, TEBNEval))]
+    stateful = [m for m in net.modules() if isinstance(m, stateful_types)]
 
     def run():
         with torch.no_grad():
@@ -120,6 +101,16 @@ def lif_tebn_case(steps=4):
                 acc = o if acc is None else acc + o
         return acc
     return run
+
+
+def infer_case():
+    torch.manual_seed(0)
+    return single_step_run(vgg_small_if(), T, IF)
+
+
+def lif_tebn_case(steps=4):
+    torch.manual_seed(0)
+    return single_step_run(vgg_small(lambda c: TEBNEval(c, steps), LIF).eval(), steps, (LIF, TEBNEval))
 
 
 CASES = {"infer_snn_vgg_small_T8": infer_case, "infer_snn_lif_tebn_vgg_small_T4": lif_tebn_case}
