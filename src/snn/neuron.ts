@@ -189,7 +189,8 @@ export abstract class BaseNeuron extends TemporalModule {
   private singleStep(x: Tensor, d: NeuronDynamics, opts: StepInferenceOptions): Tensor {
     if (!this.v && !isGradEnabled() && (this.stateMemory?.length ?? 0) < x.size) this.stateMemory = new Float32Array(x.size);
     // the kernel takes the pending resets on the inference path; a step under a tape composes ops and cannot
-    const fresh = isGradEnabled() ? (this.applyFresh(), null) : this.fresh;
+    if (isGradEnabled()) this.applyFresh();
+    const fresh = this.fresh;
     this.fresh = null;
     const r = neuronStep(x, this.v, d, { ...opts, stateMemory: this.stateMemory, fresh });
     this.v = r.v;

@@ -4,10 +4,10 @@
  * scale p_t shared across channels: y_t = p_t·(γ·x̂_t + β).
  * Unlike the reference (§12.11) single-step mode works in eval: step t uses the running statistics and p_t.
  */
-import { allocUninit, allocZeroed } from "../engine/memory.js";
+import { allocUninit } from "../engine/memory.js";
 import { Tensor } from "../engine/tensor.js";
 import { ShapeError, fmtShape } from "../engine/errors.js";
-import { mul } from "../engine/index.js";
+import { mul, scaleBlocks } from "../engine/index.js";
 import { isGradEnabled, needsGrad, record } from "../engine/autograd.js";
 import { getBackend } from "../engine/backends.js";
 import { BatchNorm2d, type BatchNormOptions } from "../nn/batchnorm.js";
@@ -16,44 +16,9 @@ import { Parameter } from "../nn/parameter.js";
 import { TemporalModule } from "./temporal.js";
 
 /**
- * y[t, ...] = p_t · x[t, ...] on a time-folded tensor, as one op: each timestep is a contiguous block, so the
- * forward is one backend scaleRows over the T blocks and ∂p_t one dot product per block (the general broadcasting
- * multiply cost as much as the convolutions here).
- */
-export function scaleTimesteps(x: Tensor, p: Tensor, T: number): Tensor {
-  if (p.size !== T || x.size % T !== 0) {
-    throw new ShapeError("scaleTimesteps", `scales ${fmtShape(p.shape)} do not fit T=${T} blocks of ${fmtShape(x.shape)}`);
-  }
-  const block = x.size / T;
-  const be = getBackend();
-  const y = allocUninit(x.size);
-  // timestep blocks are leading-axis rows, contiguous in either layout: the storage's layout is kept
-  const xd = x.storage;
-  // the kernel single-step TEBN uses for its rows, so both step modes compute the same numbers
-  be.scaleRows(xd, T, p.data, y);
-  const out = new Tensor(y, x.shape, false, x.layout);
-  return record(
-    "scaleTimesteps",
-    [x, p],
-    [out],
-    ([g]) => {
-      const dx = x.requiresGrad ? allocUninit(x.size) : null;
-      const dp = p.requiresGrad ? allocZeroed(T) : null;
-      for (let t = 0; t < T; t++) {
-        const gs = g!.subarray(t * block, (t + 1) * block);
-        if (dx) be.axpby(gs, p.data[t]!, gs, 0, dx.subarray(t * block, (t + 1) * block));
-        if (dp) dp[t] = be.dot(gs, xd.subarray(t * block, (t + 1) * block));
-      }
-      return [dx, dp];
-    },
-    { layoutAware: true },
-  )[0];
-}
-
-/**
  * Training-mode TEBN as one op: batch norm over the time-folded [T·B, C, H, W] with the per-timestep scale p_t
  * applied inside the same kernels (forward: one more multiply per element; backward: dL/dp_t accumulated in the
- * statistics pass), instead of a batch norm followed by scaleTimesteps (two more passes over the activation).
+ * statistics pass), instead of a batch norm followed by scaleBlocks (two more passes over the activation).
  */
 export function tebnTrain(x: Tensor, bn: BatchNorm2d, p: Tensor, T: number): Tensor {
   const N = x.shape[0]!;
@@ -138,7 +103,8 @@ export class TEBN extends TemporalModule {
       throw new ShapeError("TEBN", `expects time-folded [T·B, ${this.numFeatures}, H, W] with T=${T}, got ${fmtShape(x.shape)}`);
     }
     if (this.training) return tebnTrain(x, this.bn, this.p, T);
-    return scaleTimesteps(this.bn.call(x), this.p, T);
+    // each timestep is a leading block of the time-folded tensor
+    return scaleBlocks(this.bn.call(x), this.p, T);
   }
 
   /** Eval only: each row through the running statistics, scaled by the p_t of its own step. */
@@ -148,7 +114,7 @@ export class TEBN extends TemporalModule {
     let same = true;
     for (let i = 1; i < steps.length && same; i++) same = steps[i] === steps[0];
     // with a tape (all rows at one step): the multiply records its gradient; otherwise each row's p_t as
-    // scaleTimesteps applies it (the broadcasting multiply took as long as the convolutions)
+    // scaleBlocks applies it in multi-step mode (the same kernel, so both step modes compute the same numbers)
     if (same && needsGrad([y, this.p])) return mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1]));
     const out = allocUninit(y.storage.length);
     getBackend().scaleRows(y.storage, steps.length, this.rowScales(steps), out);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  Tensor, add, sub, mul, div, neg, exp, log, sqrt, pow, abs, relu, sigmoid, tanh, clamp, floorSte, where,
+  Tensor, add, sub, mul, scaleBlocks, div, neg, exp, log, sqrt, pow, abs, relu, sigmoid, tanh, clamp, floorSte, where,
   maximum, minimum, sum, broadcastShapes,
 } from "../../src/engine/index.js";
 import { expectClose, expectShapeError, gradcheck, rand, randn } from "../helpers/gradcheck.js";
@@ -86,6 +86,16 @@ describe("binary ops: gradients", () => {
       gradcheck((a, b) => fn(a!, b!), [mk([8, 16, 4], 11), mk([16, 1], 12)]);
     });
   }
+  it("scaleBlocks: each leading block times its scale, gradients to both; shapes that do not fit are errors", () => {
+    const x = randn([6, 4], 21, true);
+    const sc = randn([3], 22, true);
+    const y = scaleBlocks(x, sc, 3);
+    for (let i = 0; i < 24; i++) expect(y.data[i]).toBe(Math.fround(x.data[i]! * sc.data[Math.floor(i / 8)]!));
+    gradcheck((a, c) => scaleBlocks(a!, c!, 3), [x, sc]);
+    expect(() => scaleBlocks(x, sc, 2)).toThrow(/scaleBlocks: scales \[3\] do not fit 2 blocks of \[6, 4\]/);
+    expect(() => scaleBlocks(x, randn([5], 23), 5)).toThrow(/do not fit 5 blocks/);
+  });
+
   it("maximum / minimum split ties equally (PyTorch)", () => {
     const a = t([1, 2, 3], [3], true);
     const b = t([1, 5, 0], [3], true);

@@ -78,8 +78,8 @@ export function mul(a0: Operand, b0: Operand): Tensor {
   const [a, b, shape] = prepare("mul", a0, b0);
   // a tensor times a scalar: one backend pass over the storage, in whatever layout it is (the broadcasting loop
   // below reads a plain copy of a blocked tensor and took 11 ms for 3.2M elements)
-  if (b.size === 1 && sameShape(a.shape, shape)) return mulScalar(a, b);
-  if (a.size === 1 && sameShape(b.shape, shape)) return mulScalar(b, a);
+  if (b.size === 1 && sameShape(a.shape, shape)) return scaleBlocks(a, b, 1);
+  if (a.size === 1 && sameShape(b.shape, shape)) return scaleBlocks(b, a, 1);
   const out = new Tensor(compute(Bin.Mul, a, b, shape), shape);
   return record("mul", [a, b], [out], ([g]) => {
     const n = g!.length;
@@ -101,25 +101,39 @@ export function mul(a0: Operand, b0: Operand): Tensor {
   })[0];
 }
 
-/** x·c for a one-element tensor c; x's layout is kept, and so is the gradient's. */
-function mulScalar(x: Tensor, c: Tensor): Tensor {
+/**
+ * y[k, ...] = scales[k]·x[k, ...] for `blocks` equal leading blocks of x (contiguous in either layout, so x's layout
+ * is kept, and the gradient's): one backend pass forward and backward, ∂scales[k] one dot product per block. A
+ * tensor times a scalar is the case of one block; TEBN scales each timestep block of a time-folded tensor by its p_t.
+ */
+export function scaleBlocks(x: Tensor, scales: Tensor, blocks: number): Tensor {
+  assertTensor("scaleBlocks", "x", x);
+  assertTensor("scaleBlocks", "scales", scales);
+  if (!(Number.isInteger(blocks) && blocks >= 1) || scales.size !== blocks || x.size % blocks !== 0) {
+    throw new ShapeError("scaleBlocks", `scales ${fmtShape(scales.shape)} do not fit ${blocks} blocks of ${fmtShape(x.shape)}`);
+  }
   const be = getBackend();
-  const y = allocUninit(x.storage.length);
-  be.scaleRows(x.storage, 1, c.data, y);
-  const out = new Tensor(y, x.shape, false, x.layout);
+  const xd = x.storage;
+  const y = allocUninit(xd.length);
+  be.scaleRows(xd, blocks, scales.data, y);
   return record(
-    "mul",
-    [x, c],
-    [out],
+    "scaleBlocks",
+    [x, scales],
+    [new Tensor(y, x.shape, false, x.layout)],
     ([g]) => {
-      let gx: Float32Array | null = null;
+      let dx: Float32Array | null = null;
       if (x.requiresGrad) {
-        gx = allocUninit(g!.length);
-        be.scaleRows(g!, 1, c.data, gx);
+        dx = allocUninit(g!.length);
+        be.scaleRows(g!, blocks, scales.data, dx);
       }
-      // g and x share the output's layout, so the element-wise sum is the same in any layout
-      const gc = c.requiresGrad ? Float32Array.of(be.dot(g!, x.storage)) : null;
-      return [gx, gc];
+      let ds: Float32Array | null = null;
+      if (scales.requiresGrad) {
+        // g and x share the output's layout, so each block's sum is the same in any layout
+        const block = g!.length / blocks;
+        ds = new Float32Array(blocks);
+        for (let k = 0; k < blocks; k++) ds[k] = be.dot(g!.subarray(k * block, (k + 1) * block), xd.subarray(k * block, (k + 1) * block));
+      }
+      return [dx, ds];
     },
     { layoutAware: true },
   )[0];

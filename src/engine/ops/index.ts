@@ -1,4 +1,4 @@
-export { add, sub, mul, div, neg, exp, log, sqrt, pow, abs, relu, sigmoid, tanh, clamp, floorSte, where, maximum, minimum } from "./elementwise.js";
+export { add, sub, mul, scaleBlocks, div, neg, exp, log, sqrt, pow, abs, relu, sigmoid, tanh, clamp, floorSte, where, maximum, minimum } from "./elementwise.js";
 export { broadcastShapes } from "./broadcast.js";
 export { sum, mean, max, argmax, type Axes } from "./reduce.js";
 export { transpose, permute, concat, stack, repeatTime } from "./shape.js";
