@@ -111,14 +111,10 @@ export class TEBN extends TemporalModule {
   private singleStep(x: Tensor): Tensor {
     const steps = this.advance(x);
     const y = this.bn.call(x);
-    let same = true;
-    for (let i = 1; i < steps.length && same; i++) same = steps[i] === steps[0];
-    // with a tape (all rows at one step): the multiply records its gradient; otherwise each row's p_t as
-    // scaleBlocks applies it in multi-step mode (the same kernel, so both step modes compute the same numbers)
-    if (same && needsGrad([y, this.p])) return mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1]));
-    const out = allocUninit(y.storage.length);
-    getBackend().scaleRows(y.storage, steps.length, this.rowScales(steps), out);
-    return new Tensor(out, y.shape, false, y.layout);
+    // all rows at one step with p under a tape: that step's p_t itself, so its gradient reaches p
+    if (needsGrad([this.p]) && steps.every((t) => t === steps[0])) return mul(y, this.p.slice(steps[0]!, steps[0]! + 1).reshape([1]));
+    // otherwise each row by its own step's p_t (a constant here): one block per row, the kernel multi-step mode uses
+    return scaleBlocks(y, new Tensor(this.rowScales(steps), [steps.length]), steps.length);
   }
 
   /**
