@@ -365,113 +365,132 @@ SC_CLONES void bnBwdChannel(const float* x, const float* dy, int64_t N, int64_t 
   }
 }
 
-// ---- batch norm on blocked16 activations [N, C/16, S, 16]: one task per block of 16 channels, a vector lane per
-// channel, the same three passes (mean, variance, normalise) and the same float-within-row / double-across-rows
-// accumulation as the per-channel kernels above.
-SC_CLONES void bnFwdBlock16(const float* x, int64_t N, int64_t C, int64_t S, int64_t cb, const float* gamma,
-                            const float* beta, float eps, float* y, float* mean, float* invStd, const float* blockScale,
-                            int64_t blockLen) {
-  const int64_t CB = C / 16, cnt = N * S;
-  double acc[16] = {}, sq[16] = {};
-  for (int64_t b = 0; b < N; b++) {
-    const float* xp = x + (b * CB + cb) * S * 16;
-    float a[16] = {};
-    for (int64_t i = 0; i < S; i++)
+// ---- batch norm on blocked16 activations [N, C/16, S, 16], a vector lane per channel. The work is split into
+// rows (one image's [S, 16] block of 16 channels), so the passes run in parallel even when C/16 is smaller than the
+// thread count (16 channels: one block); each row's sum is accumulated in float, and the rows are then added in
+// image order in double, serially — the same numbers as one task per block walking the batch.
+SC_CLONES void rowSum16(const float* xp, int64_t S, float* out) {
+  float a[16] = {};
+  for (int64_t i = 0; i < S; i++)
 #pragma omp simd
-      for (int l = 0; l < 16; l++) a[l] += xp[i * 16 + l];
-    for (int l = 0; l < 16; l++) acc[l] += a[l];
-  }
-  float mu[16];
-  for (int l = 0; l < 16; l++) mu[l] = cnt > 0 ? float(acc[l] / double(cnt)) : 0.f;
-  for (int64_t b = 0; b < N; b++) {
-    const float* xp = x + (b * CB + cb) * S * 16;
-    float a[16] = {};
-    for (int64_t i = 0; i < S; i++)
+    for (int l = 0; l < 16; l++) a[l] += xp[i * 16 + l];
+  for (int l = 0; l < 16; l++) out[l] = a[l];
+}
+
+SC_CLONES void rowSqDev16(const float* xp, int64_t S, const float* mu, float* out) {
+  float a[16] = {};
+  for (int64_t i = 0; i < S; i++)
 #pragma omp simd
-      for (int l = 0; l < 16; l++) {
-        const float d = xp[i * 16 + l] - mu[l];
-        a[l] += d * d;
-      }
-    for (int l = 0; l < 16; l++) sq[l] += a[l];
-  }
-  float scale[16], shift[16];
-  for (int l = 0; l < 16; l++) {
-    const int64_t ch = cb * 16 + l;
-    const float is = float(1.0 / std::sqrt((cnt > 0 ? sq[l] / double(cnt) : 0.0) + double(eps)));
-    mean[ch] = mu[l];
-    invStd[ch] = is;
-    scale[l] = (gamma ? gamma[ch] : 1.f) * is;
-    shift[l] = (beta ? beta[ch] : 0.f) - mu[l] * scale[l];
-  }
-  for (int64_t b = 0; b < N; b++) {
-    const float* xp = x + (b * CB + cb) * S * 16;
-    float* yp = y + (b * CB + cb) * S * 16;
-    const float ps = blockScale ? blockScale[b / blockLen] : 1.f;
-    float sc[16], sh[16];
     for (int l = 0; l < 16; l++) {
-      sc[l] = scale[l] * ps;
-      sh[l] = shift[l] * ps;
+      const float d = xp[i * 16 + l] - mu[l];
+      a[l] += d * d;
     }
-    for (int64_t i = 0; i < S; i++)
+  for (int l = 0; l < 16; l++) out[l] = a[l];
+}
+
+SC_CLONES void rowNormalise16(const float* xp, float* yp, int64_t S, const float* sc, const float* sh) {
+  for (int64_t i = 0; i < S; i++)
 #pragma omp simd
-      for (int l = 0; l < 16; l++) yp[i * 16 + l] = xp[i * 16 + l] * sc[l] + sh[l];
+    for (int l = 0; l < 16; l++) yp[i * 16 + l] = xp[i * 16 + l] * sc[l] + sh[l];
+}
+
+// Σ dy and Σ dy·(x - μ) over one row.
+SC_CLONES void rowBwdSums16(const float* xp, const float* gp, int64_t S, const float* mu, float* sumDy, float* sumDyX) {
+  float a[16] = {}, c[16] = {};
+  for (int64_t i = 0; i < S; i++)
+#pragma omp simd
+    for (int l = 0; l < 16; l++) {
+      a[l] += gp[i * 16 + l];
+      c[l] += gp[i * 16 + l] * (xp[i * 16 + l] - mu[l]);
+    }
+  for (int l = 0; l < 16; l++) {
+    sumDy[l] = a[l];
+    sumDyX[l] = c[l];
   }
 }
 
-SC_CLONES void bnBwdBlock16(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, int64_t cb,
-                            const float* gamma, const float* mean, const float* invStd, float* dx, float* dgamma,
-                            float* dbeta, const float* beta, const float* blockScale, int64_t blockLen, int64_t T,
-                            double* dpPart) {
-  const int64_t CB = C / 16, cnt = N * S;
-  float mu[16], is[16];
-  for (int l = 0; l < 16; l++) {
-    mu[l] = mean[cb * 16 + l];
-    is[l] = invStd[cb * 16 + l];
-  }
-  double sdy[16] = {}, sdyx[16] = {};
-  for (int64_t b = 0; b < N; b++) {
-    const float* xp = x + (b * CB + cb) * S * 16;
-    const float* gp = dy + (b * CB + cb) * S * 16;
-    float a[16] = {}, c[16] = {};
-    for (int64_t i = 0; i < S; i++)
+SC_CLONES void rowBwdDx16(const float* xp, const float* gp, float* dp, int64_t S, const float* kp, const float* c1,
+                          const float* c0) {
+  for (int64_t i = 0; i < S; i++)
 #pragma omp simd
-      for (int l = 0; l < 16; l++) {
-        a[l] += gp[i * 16 + l];
-        c[l] += gp[i * 16 + l] * (xp[i * 16 + l] - mu[l]);
-      }
-    const double ps = blockScale ? blockScale[b / blockLen] : 1.0;
+    for (int l = 0; l < 16; l++) dp[i * 16 + l] = kp[l] * gp[i * 16 + l] + xp[i * 16 + l] * c1[l] + c0[l];
+}
+
+SC_CLONES void bnFwdBlocked16(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
+                    float* y, float* mean, float* invStd, const float* blockScale, int64_t blockLen, bool par) {
+  const int64_t CB = C / 16, rows = N * CB, cnt = N * S;
+  std::vector<float> part(size_t(rows * 16));
+  std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  // the channel's double sum of its rows' float sums, in image order
+  auto reduce = [&](int64_t ch) {
+    const int64_t cb = ch / 16, l = ch % 16;
+    double acc = 0;
+    for (int64_t b = 0; b < N; b++) acc += part[size_t((b * CB + cb) * 16 + l)];
+    return acc;
+  };
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t r = 0; r < rows; r++) rowSum16(x + r * S * 16, S, &part[size_t(r * 16)]);
+  for (int64_t ch = 0; ch < C; ch++) mean[ch] = cnt > 0 ? float(reduce(ch) / double(cnt)) : 0.f;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t r = 0; r < rows; r++) rowSqDev16(x + r * S * 16, S, mean + (r % CB) * 16, &part[size_t(r * 16)]);
+  for (int64_t ch = 0; ch < C; ch++) {
+    const float is = float(1.0 / std::sqrt((cnt > 0 ? reduce(ch) / double(cnt) : 0.0) + double(eps)));
+    invStd[ch] = is;
+    scale[ch] = (gamma ? gamma[ch] : 1.f) * is;
+    shift[ch] = (beta ? beta[ch] : 0.f) - mean[ch] * scale[ch];
+  }
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t b = r / CB, cb = r % CB;
+    const float ps = blockScale ? blockScale[b / blockLen] : 1.f;
+    float sc[16], sh[16];
     for (int l = 0; l < 16; l++) {
-      sdy[l] += ps * a[l];
-      sdyx[l] += ps * c[l];
+      sc[l] = scale[cb * 16 + l] * ps;
+      sh[l] = shift[cb * 16 + l] * ps;
+    }
+    rowNormalise16(x + r * S * 16, y + r * S * 16, S, sc, sh);
+  }
+}
+
+SC_CLONES void bnBwdBlocked16(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma,
+                    const float* mean, const float* invStd, float* dx, float* dgamma, float* dbeta, const float* beta,
+                    const float* blockScale, int64_t blockLen, int64_t T, double* dpPart, bool par) {
+  const int64_t CB = C / 16, rows = N * CB, cnt = N * S;
+  std::vector<float> partDy(size_t(rows * 16)), partDyX(size_t(rows * 16));
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t r = 0; r < rows; r++)
+    rowBwdSums16(x + r * S * 16, dy + r * S * 16, S, mean + (r % CB) * 16, &partDy[size_t(r * 16)], &partDyX[size_t(r * 16)]);
+  std::vector<float> k(static_cast<size_t>(C)), c1(static_cast<size_t>(C)), c0(static_cast<size_t>(C));
+  for (int64_t ch = 0; ch < C; ch++) {
+    const int64_t cb = ch / 16, l = ch % 16;
+    const float mu = mean[ch], is = invStd[ch];
+    double sdy = 0, sdyx = 0;
+    for (int64_t b = 0; b < N; b++) {
+      const float a = partDy[size_t((b * CB + cb) * 16 + l)], c = partDyX[size_t((b * CB + cb) * 16 + l)];
+      const double ps = blockScale ? blockScale[b / blockLen] : 1.0;
+      sdy += ps * a;
+      sdyx += ps * c;
       if (blockScale && dpPart) {
-        const int64_t ch = cb * 16 + l;
         const double gam = gamma ? gamma[ch] : 1.0, bet = beta ? beta[ch] : 0.0;
-        dpPart[ch * T + b / blockLen] += gam * is[l] * double(c[l]) + bet * double(a[l]);
+        dpPart[ch * T + b / blockLen] += gam * is * double(c) + bet * double(a);
       }
     }
-  }
-  float k[16], c1[16], c0[16];
-  for (int l = 0; l < 16; l++) {
-    const int64_t ch = cb * 16 + l;
-    const double dg = sdyx[l] * is[l];
+    const double dg = sdyx * is;
     if (dgamma) dgamma[ch] = float(dg);
-    if (dbeta) dbeta[ch] = float(sdy[l]);
-    k[l] = (gamma ? gamma[ch] : 1.f) * is[l];
-    const float mdy = cnt > 0 ? float(sdy[l] / double(cnt)) : 0.f;
+    if (dbeta) dbeta[ch] = float(sdy);
+    k[ch] = (gamma ? gamma[ch] : 1.f) * is;
+    const float mdy = cnt > 0 ? float(sdy / double(cnt)) : 0.f;
     const float mdyx = cnt > 0 ? float(dg / double(cnt)) : 0.f;
-    c1[l] = -k[l] * is[l] * mdyx;
-    c0[l] = -k[l] * mdy + k[l] * is[l] * mdyx * mu[l];
+    c1[ch] = -k[ch] * is * mdyx;
+    c0[ch] = -k[ch] * mdy + k[ch] * is * mdyx * mu;
   }
-  for (int64_t b = 0; b < N; b++) {
-    const float* xp = x + (b * CB + cb) * S * 16;
-    const float* gp = dy + (b * CB + cb) * S * 16;
-    float* dp = dx + (b * CB + cb) * S * 16;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t b = r / CB, cb = r % CB;
     const float ps = blockScale ? blockScale[b / blockLen] : 1.f;
     float kp[16];
-    for (int l = 0; l < 16; l++) kp[l] = k[l] * ps;
-    for (int64_t i = 0; i < S; i++)
-#pragma omp simd
-      for (int l = 0; l < 16; l++) dp[i * 16 + l] = kp[l] * gp[i * 16 + l] + xp[i * 16 + l] * c1[l] + c0[l];
+    for (int l = 0; l < 16; l++) kp[l] = k[cb * 16 + l] * ps;
+    rowBwdDx16(x + r * S * 16, dy + r * S * 16, dx + r * S * 16, S, kp, &c1[cb * 16], &c0[cb * 16]);
   }
 }
 
@@ -839,8 +858,7 @@ void bnTrainForward(const float* x, int64_t N, int64_t C, int64_t S, const float
   const bool par = N * C * S > kSerialBelow;
   const int64_t blockLen = blockScale ? N / T : N;
   if (blocked) {
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t cb = 0; cb < C / 16; cb++) bnFwdBlock16(x, N, C, S, cb, gamma, beta, eps, y, mean, invStd, blockScale, blockLen);
+    bnFwdBlocked16(x, N, C, S, gamma, beta, eps, y, mean, invStd, blockScale, blockLen, par);
     return;
   }
 #pragma omp parallel for schedule(static) if (par)
@@ -854,9 +872,7 @@ void bnBackward(const float* x, const float* dy, int64_t N, int64_t C, int64_t S
   std::vector<double> dpPart(blockScale && dBlockScale ? size_t(C * T) : 0, 0.0);
   double* dpp = dpPart.empty() ? nullptr : dpPart.data();
   if (blocked) {
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t cb = 0; cb < C / 16; cb++)
-      bnBwdBlock16(x, dy, N, C, S, cb, gamma, mean, invStd, dx, dgamma, dbeta, beta, blockScale, blockLen, T, dpp);
+    bnBwdBlocked16(x, dy, N, C, S, gamma, mean, invStd, dx, dgamma, dbeta, beta, blockScale, blockLen, T, dpp, par);
   } else {
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t ch = 0; ch < C; ch++)

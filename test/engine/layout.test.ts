@@ -2,7 +2,7 @@
 // whatever the storage; gradients flow through layout-aware ops (conv2d, reshape of batch dims, slice, toLayout)
 // in their tensors' layouts and through every other op as plain, converted by the tape.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Tensor, conv2d, mul, sum, relu, withBackend, tryNativeBackend, Rng } from "../../src/engine/index.js";
+import { Tensor, add, conv2d, mul, sub, sum, relu, withBackend, tryNativeBackend, Rng } from "../../src/engine/index.js";
 import { setBlockedActivations } from "../../src/engine/layout.js";
 import { loadAddon } from "../../src/engine/native/index.js";
 import { expectClose, gradcheck, randn } from "../helpers/gradcheck.js";
@@ -79,6 +79,41 @@ describe("blocked16 tensors", () => {
         sum(mul(mul(x, c), randn([2, 32, 3, 3], 23))).backward();
         expectClose(Float32Array.from(gx), x.grad!.data, 1e-6, "dx");
         expect(Math.abs(gc - c.grad!.data[0]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(gc)));
+      });
+    });
+
+    it(`same-shape add, sub and mul with a blocked operand keep the layout, forward and backward (${be})`, () => {
+      withBackend(be, () => {
+        for (const [name, op] of [["add", add], ["sub", sub], ["mul", mul]] as const) {
+          for (const mixed of [false, true]) {
+            const a = randn([2, 32, 3, 5], 31, true);
+            const b = randn([2, 32, 3, 5], 32, true);
+            const g = randn([2, 32, 3, 5], 33);
+            // both blocked (a residual connection), or a blocked one with a plain one (converted once)
+            const y = op(a.toLayout("blocked16"), mixed ? b : b.toLayout("blocked16"));
+            expect(y.layout, name).toBe("blocked16");
+            const expected = Array.from(a.data, (v, i) =>
+              Math.fround(name === "add" ? v + b.data[i]! : name === "sub" ? v - b.data[i]! : v * b.data[i]!),
+            );
+            expect(Array.from(y.data), name).toEqual(expected);
+            sum(mul(y, g)).backward();
+            const ga = new Float32Array(a.grad!.data), gb = new Float32Array(b.grad!.data);
+            expect(a.grad!.layout).toBe("plain");
+            a.releaseGrad();
+            b.releaseGrad();
+            sum(mul(op(a, b), g)).backward();
+            expect(Array.from(ga), `${name} da`).toEqual(Array.from(a.grad!.data));
+            expect(Array.from(gb), `${name} db`).toEqual(Array.from(b.grad!.data));
+          }
+        }
+        // finite differences with both operands blocked (gradcheck perturbs plain leaves, converted inside)
+        for (const op of [add, sub, mul]) {
+          gradcheck((p, q) => {
+            const y = op(p!.toLayout("blocked16"), q!.toLayout("blocked16"));
+            expect(y.layout).toBe("blocked16");
+            return mul(y, y);
+          }, [randn([1, 16, 2, 3], 34, true), randn([1, 16, 2, 3], 35, true)]);
+        }
       });
     });
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   Tensor,
   Rng,
+  add,
   noGrad,
   tidy,
   blockedActivations,
@@ -85,6 +86,37 @@ describe("blocked16 activations through whole networks", () => {
       expect(Math.abs(blocked.loss - plain.loss)).toBeLessThan(1e-4 * Math.abs(plain.loss) + 1e-6);
       plain.grads.forEach((g, i) => expectClose(blocked.grads[i]!, g, 2e-3, `parameter ${i}`));
     }
+  });
+
+  itDnnl("resnet20 QCFS training step: residual additions stay blocked, same loss and gradients as all-NCHW", () => {
+    const run = (blocked: boolean): { loss: number; grads: Float32Array[]; sumLayout: string } => {
+      setBlockedActivations(blocked);
+      const m = buildModel("resnet20", { route: "ann", T: 1, L: 4, seed: 3 });
+      m.train();
+      const x = Tensor.rand([4, 3, 32, 32], new Rng(4));
+      const labels = Int32Array.of(1, 7, 3, 9);
+      const loss = tidy(() => {
+        const l = taskLoss(m.call(x), labels, { type: "mean" });
+        l.backward();
+        return l.item();
+      });
+      // the first block's residual sum, as its activation receives it
+      let sumLayout = "";
+      noGrad(() => {
+        const block = m.net.children().find((c) => c.constructor.name === "BasicBlock") as unknown as {
+          bn2: { call(t: Tensor): Tensor };
+          conv2: { call(t: Tensor): Tensor };
+        };
+        const h = block.conv2.call(Tensor.zeros([2, 16, 32, 32]));
+        sumLayout = add(block.bn2.call(h), h).layout;
+      });
+      return { loss, grads: gradsOf(m), sumLayout };
+    };
+    const plain = run(false);
+    const blocked = run(true);
+    expect([plain.sumLayout, blocked.sumLayout]).toEqual(["plain", "blocked16"]);
+    expect(Math.abs(blocked.loss - plain.loss)).toBeLessThan(1e-4 * Math.abs(plain.loss) + 1e-6);
+    plain.grads.forEach((g, i) => expectClose(blocked.grads[i]!, g, 2e-3, `parameter ${i}`));
   });
 
   itDnnl("LIF + TEBN + TET training step (multi-step neurons, fused TEBN): same loss and gradients", () => {

@@ -52,8 +52,43 @@ function prepare(op: string, a0: Operand, b0: Operand): [Tensor, Tensor, Shape] 
   return [a, b, shape];
 }
 
+/**
+ * Same-shape add/sub/mul with a blocked16 operand: element-wise, so the op runs on the storages and keeps the
+ * layout (a residual connection adds two blocked activations; through plain copies that cost two reorders, and a
+ * third in the next conv). A plain operand is converted once, differentiably. Null when neither operand is blocked.
+ */
+function blockedBinary(op: "add" | "sub" | "mul", a: Tensor, b: Tensor): Tensor | null {
+  if ((a.layout === "plain" && b.layout === "plain") || !sameShape(a.shape, b.shape)) return null;
+  const x = a.layout === "blocked16" ? a : a.toLayout("blocked16");
+  const z = b.layout === "blocked16" ? b : b.toLayout("blocked16");
+  const be = getBackend();
+  const y = allocUninit(x.size);
+  if (op === "add") be.add(x.storage, z.storage, y);
+  else if (op === "sub") be.axpby(x.storage, 1, z.storage, -1, y);
+  else be.mul(x.storage, z.storage, y);
+  const out = new Tensor(y, x.shape, false, "blocked16");
+  return record(
+    op,
+    [x, z],
+    [out],
+    ([g]) => {
+      if (op === "add") return [x.requiresGrad ? g! : null, z.requiresGrad ? g! : null];
+      if (op === "sub") return [x.requiresGrad ? g! : null, z.requiresGrad ? negate(g!) : null];
+      const product = (other: Tensor): Float32Array => {
+        const d = allocUninit(g!.length);
+        be.mul(g!, other.storage, d);
+        return d;
+      };
+      return [x.requiresGrad ? product(z) : null, z.requiresGrad ? product(x) : null];
+    },
+    { layoutAware: true },
+  )[0];
+}
+
 export function add(a0: Operand, b0: Operand): Tensor {
   const [a, b, shape] = prepare("add", a0, b0);
+  const blocked = blockedBinary("add", a, b);
+  if (blocked) return blocked;
   const out = new Tensor(compute(Bin.Add, a, b, shape), shape);
   return record("add", [a, b], [out], ([g]) => [
     a.requiresGrad ? sumToShape(g!, shape, a.shape) : null,
@@ -63,6 +98,8 @@ export function add(a0: Operand, b0: Operand): Tensor {
 
 export function sub(a0: Operand, b0: Operand): Tensor {
   const [a, b, shape] = prepare("sub", a0, b0);
+  const blocked = blockedBinary("sub", a, b);
+  if (blocked) return blocked;
   const out = new Tensor(compute(Bin.Sub, a, b, shape), shape);
   return record("sub", [a, b], [out], ([g]) => {
     let gb: Float32Array | null = null;
@@ -80,6 +117,8 @@ export function mul(a0: Operand, b0: Operand): Tensor {
   // below reads a plain copy of a blocked tensor and took 11 ms for 3.2M elements)
   if (b.size === 1 && sameShape(a.shape, shape)) return scaleBlocks(a, b, 1);
   if (a.size === 1 && sameShape(b.shape, shape)) return scaleBlocks(b, a, 1);
+  const blocked = blockedBinary("mul", a, b);
+  if (blocked) return blocked;
   const out = new Tensor(compute(Bin.Mul, a, b, shape), shape);
   return record("mul", [a, b], [out], ([g]) => {
     const n = g!.length;
