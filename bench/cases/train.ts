@@ -1,10 +1,13 @@
 /**
- * Training-step cases (issue 6): one full step of vgg-small at batch 128 — forward, loss, backward, SGD momentum
- * update — through the library (src/models, src/train), beside bench/torch/train_vgg_small.py.
- *   train_ann_vgg_small      QCFS ANN (L = 4), CE on the output, T = 1
+ * Training-step cases (issue 6): one full step — forward, loss, backward, SGD momentum update — through the library
+ * (src/models, src/train), beside bench/torch/train_vgg_small.py and train_resnet20.py.
+ *   train_ann_vgg_small      vgg-small at batch 128: QCFS ANN (L = 4), CE on the output, T = 1
  *   train_ann_vgg_small_rcs  the same plus the RCS-ANN regulariser (α = 0.005) on every QCFS layer
  *   train_snn_vgg_small_T4   LIF + TEBN, TET loss, T = 4 (static input repeated)
  *   train_snn_vgg_small_T4_rcs  the same plus the RCS-SNN regulariser (α = 0.005) on every LIF layer
+ *   train_ann_resnet20       resnet20 on 3×32×32 (CIFAR-shaped) at batch 128, QCFS ANN as above: 16-channel layers,
+ *                            stride-2 and 1×1 shortcut convs, residual additions
+ *   train_snn_resnet20_T4    resnet20 LIF + TEBN + TET at batch 32, T = 4
  * work = training FLOPs: 3 × forward (forward, dx, dw) except the first conv, which needs no dx.
  */
 import { Tensor } from "../../src/engine/tensor.js";
@@ -16,41 +19,72 @@ import { rcsLoss } from "../../src/snn/rcs.js";
 import { SGD } from "../../src/train/optim/sgd.js";
 import type { BenchCase, Prepared } from "./types.js";
 
-const B = 128;
+/** Forward multiply-accumulates per sample, the first layer apart (it needs no dx). */
+interface Macs {
+  first: number;
+  rest: number;
+}
 
-/** Forward multiply-accumulates per sample of vgg-small on 1×28×28, per layer. */
-function vggSmallMacs(): { first: number; rest: number } {
-  const conv = (cin: number, cout: number, hw: number) => cout * hw * hw * cin * 9;
-  const first = conv(1, 32, 28);
-  const rest = conv(32, 32, 28) + conv(32, 64, 14) + conv(64, 64, 14) + 3136 * 256 + 256 * 10;
+const convMacs = (cin: number, cout: number, ohw: number, k = 3): number => cout * ohw * ohw * cin * k * k;
+
+/** vgg-small on 1×28×28. */
+function vggSmallMacs(): Macs {
+  const first = convMacs(1, 32, 28);
+  const rest = convMacs(32, 32, 28) + convMacs(32, 64, 14) + convMacs(64, 64, 14) + 3136 * 256 + 256 * 10;
   return { first, rest };
 }
 
-function trainStepFlops(T: number): number {
-  const { first, rest } = vggSmallMacs();
+/** resnet20 on 3×32×32: stem, three stages of three blocks (16, 32, 64 channels), 1×1 stride-2 shortcuts, fc. */
+function resnet20Macs(): Macs {
+  let rest = 0;
+  let cin = 16;
+  let hw = 32;
+  for (const ch of [16, 32, 64]) {
+    for (let b = 0; b < 3; b++) {
+      const down = b === 0 && ch !== 16;
+      if (down) hw /= 2;
+      rest += convMacs(cin, ch, hw) + convMacs(ch, ch, hw) + (down ? convMacs(cin, ch, hw, 1) : 0);
+      cin = ch;
+    }
+  }
+  return { first: convMacs(3, 16, 32), rest: rest + 64 * 10 };
+}
+
+interface Net {
+  preset: "vgg-small" | "resnet20";
+  input: [number, number, number];
+  macs: Macs;
+  torch: string;
+}
+
+const VGG_SMALL: Net = { preset: "vgg-small", input: [1, 28, 28], macs: vggSmallMacs(), torch: "train_vgg_small.py" };
+const RESNET20: Net = { preset: "resnet20", input: [3, 32, 32], macs: resnet20Macs(), torch: "train_resnet20.py" };
+
+function trainStepFlops(net: Net, B: number, T: number): number {
+  const { first, rest } = net.macs;
   return 2 * B * T * (2 * first + 3 * rest);
 }
 
 /** α of the `_rcs` case (the demo's weight). */
 const RCS_ALPHA = 0.005;
 
-function trainCase(name: string, route: "ann" | "snn", T: number, rcs = false): BenchCase {
+function trainCase(name: string, net: Net, B: number, route: "ann" | "snn", T: number, rcs = false): BenchCase {
   return {
     name,
     kind: "compute",
-    work: trainStepFlops(T),
-    torch: "train_vgg_small.py",
+    work: trainStepFlops(net, B, T),
+    torch: net.torch,
     setup(): Prepared {
-      const model = buildModel("vgg-small", route === "ann" ? { route, T: 1, L: 4, seed: 0 } : { route, T, neuron: "lif", tebn: true, seed: 0 });
+      const model = buildModel(net.preset, route === "ann" ? { route, T: 1, L: 4, seed: 0 } : { route, T, neuron: "lif", tebn: true, seed: 0 });
       model.train();
       const opt = new SGD(model.namedParameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
       const rng = new Rng(1);
-      const x = Tensor.randn([B, 1, 28, 28], rng);
+      const x = Tensor.randn([B, ...net.input], rng);
       const labels = Int32Array.from({ length: B }, () => rng.int(10));
       // static input repeated over time, as the trainer feeds it
       const xt = new Float32Array(T * x.size);
       for (let t = 0; t < T; t++) xt.set(x.data, t * x.size);
-      const input = new Tensor(xt, [T, B, 1, 28, 28]);
+      const input = new Tensor(xt, [T, B, ...net.input]);
       return {
         level: "op",
         // one tidy scope per step, as the trainer runs it (activations reuse the previous step's buffers)
@@ -75,8 +109,10 @@ function trainCase(name: string, route: "ann" | "snn", T: number, rcs = false): 
 }
 
 export const cases: BenchCase[] = [
-  trainCase("train_ann_vgg_small", "ann", 1),
-  trainCase("train_ann_vgg_small_rcs", "ann", 1, true),
-  trainCase("train_snn_vgg_small_T4", "snn", 4),
-  trainCase("train_snn_vgg_small_T4_rcs", "snn", 4, true),
+  trainCase("train_ann_vgg_small", VGG_SMALL, 128, "ann", 1),
+  trainCase("train_ann_vgg_small_rcs", VGG_SMALL, 128, "ann", 1, true),
+  trainCase("train_snn_vgg_small_T4", VGG_SMALL, 128, "snn", 4),
+  trainCase("train_snn_vgg_small_T4_rcs", VGG_SMALL, 128, "snn", 4, true),
+  trainCase("train_ann_resnet20", RESNET20, 128, "ann", 1),
+  trainCase("train_snn_resnet20_T4", RESNET20, 32, "snn", 4),
 ];
