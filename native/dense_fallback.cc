@@ -13,7 +13,11 @@
 namespace spikecut {
 namespace {
 
-constexpr int MR = 6;
+// Rows of the micro-tile: with 32 vector registers (AVX-512) 12 rows × 2 vectors of accumulators, else 6 × 2 (16
+// registers). The broadcast of A comes straight from memory, so it takes a load port, not the shuffle port the
+// FMAs share.
+template <int V>
+constexpr int MRof = V == 16 ? 12 : 6;
 constexpr int64_t KC = 256;
 
 struct AlignedBuf {
@@ -36,7 +40,7 @@ template <int V>
 inline __attribute__((always_inline)) void microTile(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
                                                      int rows, int cols, float alpha) {
   typedef float vec __attribute__((vector_size(V * 4), aligned(4)));
-  constexpr int NR = 2 * V;
+  constexpr int NR = 2 * V, MR = MRof<V>;
   vec acc[MR][2];
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = vec{};
   for (int64_t k = 0; k < kc; k++) {
@@ -44,7 +48,8 @@ inline __attribute__((always_inline)) void microTile(int64_t kc, const float* Ap
     std::memcpy(&b0, Bp + k * NR, sizeof(vec));
     std::memcpy(&b1, Bp + k * NR + V, sizeof(vec));
     for (int r = 0; r < MR; r++) {
-      const vec a = vec{} + Ap[k * MR + r];
+      // a splat (x − 0 is x for every x, so no add is emitted; 0 + x is not, for x = −0)
+      const vec a = Ap[k * MR + r] - vec{};
       acc[r][0] += a * b0;
       acc[r][1] += a * b1;
     }
@@ -85,7 +90,7 @@ inline float opB(const GemmArgs& g, int64_t k, int64_t j) { return g.tb ? g.B[j 
 template <int V>
 inline __attribute__((always_inline)) void gemmSliceT(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp,
                                                       int64_t ib0, int64_t ib1, float* Ap) {
-  constexpr int NR = 2 * V;
+  constexpr int NR = 2 * V, MR = MRof<V>;
   const int64_t nPanels = (g.N + NR - 1) / NR;
   for (int64_t ib = ib0; ib < ib1; ib++) {
     const int64_t i0 = ib * MR;
@@ -125,7 +130,7 @@ void pack256(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) {
 void pack128(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) { packBT<4>(g, pc, kc, Bp, jp); }
 
 struct Kernel {
-  int V;
+  int V, MR;
   void (*slice)(const GemmArgs&, int64_t, int64_t, const float*, int64_t, int64_t, float*);
   void (*pack)(const GemmArgs&, int64_t, int64_t, float*, int64_t);
 };
@@ -133,9 +138,9 @@ struct Kernel {
 const Kernel& kernel() {
   static const Kernel k = [] {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return Kernel{16, slice512, pack512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Kernel{8, slice256, pack256};
-    return Kernel{4, slice128, pack128};
+    if (__builtin_cpu_supports("avx512f")) return Kernel{16, MRof<16>, slice512, pack512};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Kernel{8, MRof<8>, slice256, pack256};
+    return Kernel{4, MRof<4>, slice128, pack128};
   }();
   return k;
 }
@@ -154,9 +159,9 @@ void scaleC(float* C, int64_t n, float beta) {
 void gemmSerial(const GemmArgs& g, float beta) {
   scaleC(g.C, g.M * g.N, beta);
   const Kernel& kr = kernel();
-  const int64_t NR = 2 * kr.V, nPanels = (g.N + NR - 1) / NR, nIb = (g.M + MR - 1) / MR;
+  const int64_t NR = 2 * kr.V, nPanels = (g.N + NR - 1) / NR, nIb = (g.M + kr.MR - 1) / kr.MR;
   float* Bp = tlB.get(size_t(nPanels * KC * NR));
-  float* Ap = tlA.get(size_t(KC * MR));
+  float* Ap = tlA.get(size_t(KC * kr.MR));
   for (int64_t pc = 0; pc < g.K; pc += KC) {
     const int64_t kc = std::min(KC, g.K - pc);
     for (int64_t jp = 0; jp < nPanels; jp++) kr.pack(g, pc, kc, Bp, jp);
@@ -167,11 +172,11 @@ void gemmSerial(const GemmArgs& g, float beta) {
 void gemmParallel(const GemmArgs& g, float beta) {
   scaleC(g.C, g.M * g.N, beta);
   const Kernel& kr = kernel();
-  const int64_t NR = 2 * kr.V, nPanels = (g.N + NR - 1) / NR, nIb = (g.M + MR - 1) / MR;
+  const int64_t NR = 2 * kr.V, nPanels = (g.N + NR - 1) / NR, nIb = (g.M + kr.MR - 1) / kr.MR;
   float* Bp = sharedB.get(size_t(nPanels * KC * NR));
 #pragma omp parallel
   {
-    float* Ap = tlA.get(size_t(KC * MR));
+    float* Ap = tlA.get(size_t(KC * kr.MR));
     for (int64_t pc = 0; pc < g.K; pc += KC) {
       const int64_t kc = std::min(KC, g.K - pc);
 #pragma omp for schedule(static)
