@@ -238,68 +238,80 @@ thread_local AlignedBuf tlCol, tlDw, tlPad;
 
 // ---- direct convolution (stride 1, one group): the forward pass without im2col ----
 // The image is copied once into a zero-padded scratch whose rows are long enough for whole vectors, so the inner
-// loop needs no bounds: for 4 output channels and 16 (AVX-512) output pixels of a row the sums stay in registers
-// while the loop runs over input channels and taps (one input load per 4 FMAs).
-constexpr int KB = 4;
+// loop needs no bounds. A tile is NK output channels × R output rows × one vector of output pixels: NK·R independent
+// sums stay in registers while the loop runs over input channels and taps, and each step loads R input vectors and
+// NK weights (splatted from memory) for NK·R FMAs — enough independent sums to cover the FMA latency on both ports.
+// The weights of each block of NK channels are packed [c][r][s][NK] so a step's weights are adjacent.
+template <int V>
+constexpr int NKof = V == 16 ? 8 : 4;  // 8 × 3 sums of 32 AVX-512 registers, 4 × 3 of 16 otherwise
+constexpr int RT = 3;
 
-template <int V, int NK>
-inline __attribute__((always_inline)) void directConvRow(const ConvP& p, const float* w, const float* b, float* y,
-                                                        int64_t k0, int64_t oy, const float* xp, int64_t Hp, int64_t Wp) {
+template <int V, int NK, int R>
+inline __attribute__((always_inline)) void directConvTile(const ConvP& p, const float* wpk, const float* b, float* y,
+                                                         int64_t k0, int64_t oy, const float* xp, int64_t Hp, int64_t Wp) {
   typedef float vec __attribute__((vector_size(V * 4), aligned(4)));
-  const int64_t ohw = p.oh * p.ow, taps = p.kh * p.kw, wstride = p.c * taps;
+  const int64_t ohw = p.oh * p.ow;
   for (int64_t ox0 = 0; ox0 < p.ow; ox0 += V) {
-    vec acc[NK];
-    for (int j = 0; j < NK; j++) acc[j] = vec{};
+    vec acc[NK][R];
+    for (int j = 0; j < NK; j++)
+      for (int i = 0; i < R; i++) acc[j][i] = vec{};
     for (int64_t c = 0; c < p.c; c++) {
-      const float* wc = w + k0 * wstride + c * taps;
       for (int64_t r = 0; r < p.kh; r++) {
         const float* xr = xp + (c * Hp + oy + r) * Wp + ox0;
-        const float* wr = wc + r * p.kw;
+        const float* wr = wpk + (c * p.kh + r) * p.kw * NK;
         for (int64_t s = 0; s < p.kw; s++) {
-          vec xv;
-          std::memcpy(&xv, xr + s, sizeof(vec));
-          for (int j = 0; j < NK; j++) acc[j] += wr[j * wstride + s] * xv;
+          vec xv[R];
+          for (int i = 0; i < R; i++) std::memcpy(&xv[i], xr + i * Wp + s, sizeof(vec));
+          for (int j = 0; j < NK; j++) {
+            const vec wv = wr[s * NK + j] - vec{};  // a splat (see microTile)
+            for (int i = 0; i < R; i++) acc[j][i] += wv * xv[i];
+          }
         }
       }
     }
     const int cols = int(std::min<int64_t>(V, p.ow - ox0));
     for (int j = 0; j < NK; j++) {
-      float out[V];
-      std::memcpy(out, &acc[j], sizeof(vec));
-      float* yr = y + (k0 + j) * ohw + oy * p.ow + ox0;
       const float bias = b ? b[k0 + j] : 0.f;
-      for (int i = 0; i < cols; i++) yr[i] = out[i] + bias;
-    }
-  }
-}
-
-// All output channels of one image, from its padded copy xp.
-template <int V>
-inline __attribute__((always_inline)) void directConvImage(const ConvP& p, const float* w, const float* b, float* y,
-                                                          const float* xp, int64_t Hp, int64_t Wp) {
-  for (int64_t k0 = 0; k0 < p.k; k0 += KB) {
-    const int64_t nk = std::min<int64_t>(KB, p.k - k0);
-    for (int64_t oy = 0; oy < p.oh; oy++) {
-      switch (nk) {
-        case 4: directConvRow<V, 4>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
-        case 3: directConvRow<V, 3>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
-        case 2: directConvRow<V, 2>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
-        default: directConvRow<V, 1>(p, w, b, y, k0, oy, xp, Hp, Wp); break;
+      for (int i = 0; i < R; i++) {
+        float out[V];
+        std::memcpy(out, &acc[j][i], sizeof(vec));
+        float* yr = y + (k0 + j) * ohw + (oy + i) * p.ow + ox0;
+        for (int l = 0; l < cols; l++) yr[l] = out[l] + bias;
       }
     }
   }
 }
 
-__attribute__((target("avx512f"))) void directConv512(const ConvP& p, const float* w, const float* b, float* y, const float* xp,
-                                                      int64_t Hp, int64_t Wp) {
-  directConvImage<16>(p, w, b, y, xp, Hp, Wp);
+template <int V, int NK>
+inline __attribute__((always_inline)) void directConvRows(const ConvP& p, const float* wpk, const float* b, float* y,
+                                                         int64_t k0, const float* xp, int64_t Hp, int64_t Wp) {
+  int64_t oy = 0;
+  for (; oy + RT <= p.oh; oy += RT) directConvTile<V, NK, RT>(p, wpk, b, y, k0, oy, xp, Hp, Wp);
+  for (; oy < p.oh; oy++) directConvTile<V, NK, 1>(p, wpk, b, y, k0, oy, xp, Hp, Wp);
 }
-__attribute__((target("avx2,fma"))) void directConv256(const ConvP& p, const float* w, const float* b, float* y, const float* xp,
-                                                       int64_t Hp, int64_t Wp) {
-  directConvImage<8>(p, w, b, y, xp, Hp, Wp);
+
+// All output channels of one image, from its padded copy xp. wpk: the packed weights of the full NK-channel blocks;
+// the remaining channels (K % NK) use the plain weights, which are their own packing for NK = 1.
+template <int V>
+inline __attribute__((always_inline)) void directConvImage(const ConvP& p, const float* w, const float* wpk, const float* b,
+                                                          float* y, const float* xp, int64_t Hp, int64_t Wp) {
+  constexpr int NK = NKof<V>;
+  const int64_t wstride = p.c * p.kh * p.kw, full = p.k / NK * NK;
+  for (int64_t k0 = 0; k0 < full; k0 += NK) directConvRows<V, NK>(p, wpk + k0 * wstride, b, y, k0, xp, Hp, Wp);
+  for (int64_t k0 = full; k0 < p.k; k0++) directConvRows<V, 1>(p, w + k0 * wstride, b, y, k0, xp, Hp, Wp);
 }
-void directConv128(const ConvP& p, const float* w, const float* b, float* y, const float* xp, int64_t Hp, int64_t Wp) {
-  directConvImage<4>(p, w, b, y, xp, Hp, Wp);
+
+__attribute__((target("avx512f"))) void directConv512(const ConvP& p, const float* w, const float* wpk, const float* b,
+                                                      float* y, const float* xp, int64_t Hp, int64_t Wp) {
+  directConvImage<16>(p, w, wpk, b, y, xp, Hp, Wp);
+}
+__attribute__((target("avx2,fma"))) void directConv256(const ConvP& p, const float* w, const float* wpk, const float* b,
+                                                       float* y, const float* xp, int64_t Hp, int64_t Wp) {
+  directConvImage<8>(p, w, wpk, b, y, xp, Hp, Wp);
+}
+void directConv128(const ConvP& p, const float* w, const float* wpk, const float* b, float* y, const float* xp, int64_t Hp,
+                   int64_t Wp) {
+  directConvImage<4>(p, w, wpk, b, y, xp, Hp, Wp);
 }
 
 bool directEligible(const ConvP& p) { return p.sh == 1 && p.sw == 1 && p.groups == 1; }
@@ -320,6 +332,12 @@ void padPlanes(const float* in, int64_t C, int64_t h, int64_t w, int64_t ph, int
 void directConvForward(const ConvP& p, const float* x, const float* w, const float* b, float* y) {
   const int V = kernel().V;
   auto fn = V == 16 ? directConv512 : V == 8 ? directConv256 : directConv128;
+  // weights of each full block of NK output channels as [c][r][s][NK]
+  const int64_t NK = V == 16 ? NKof<16> : NKof<8>, taps = p.kh * p.kw, wstride = p.c * taps;
+  std::vector<float> wpk(size_t(p.k / NK * NK * wstride));
+  for (int64_t k0 = 0; k0 + NK <= p.k; k0 += NK)
+    for (int64_t t = 0; t < wstride; t++)
+      for (int64_t j = 0; j < NK; j++) wpk[size_t(k0 * wstride + t * NK + j)] = w[(k0 + j) * wstride + t];
   // padded input: rows cover every vector of output pixels plus the taps to its right
   const int64_t Hp = p.oh + p.kh - 1;
   const int64_t owr = (p.ow + V - 1) / V * V;
@@ -328,98 +346,110 @@ void directConvForward(const ConvP& p, const float* x, const float* w, const flo
   for (int64_t n = 0; n < p.n; n++) {
     float* xp = tlPad.get(size_t(p.c * Hp * Wp));
     padPlanes(x + n * p.c * p.h * p.w, p.c, p.h, p.w, p.ph, p.pw, xp, Hp, Wp);
-    fn(p, w, b, y + n * p.k * p.oh * p.ow, xp, Hp, Wp);
+    fn(p, w, wpk.data(), b, y + n * p.k * p.oh * p.ow, xp, Hp, Wp);
   }
 }
 
 // ---- direct weight gradient (stride 1, one group, 3 x 3): dw[k][c][r][s] = sum over images and output pixels of
-// dy[k][oy][ox] * xpad[c][oy + r][ox + s]; for 2 output channels and the 9 taps of one input channel the partial
-// sums stay in 18 vector registers over the whole image, then are reduced across lanes once.
-template <int V, int NK>
-inline __attribute__((always_inline)) void directDwBlock(const ConvP& p, const float* dyp, int64_t owr, const float* xp,
-                                                        int64_t Hp, int64_t Wp, int64_t k0, float* dw) {
+// dy[k][oy][ox] * xpad[c][oy + r][ox + s]. Vectorised over output channels: dy is transposed per image to
+// pixel-major rows of Kp channels (K rounded up to the vector width, zero-padded), and for one vector of output
+// channels and CC input channels the CC·9 tap sums stay in registers over a whole image; each pixel loads one dy
+// vector and splats each input value straight from memory into its FMA. No unaligned vector loads (the input is
+// read one value at a time), no reduction across lanes: the lanes are output channels. Between images the sums are
+// kept in a per-thread buffer vacc[c][tap][Kp].
+template <int V>
+constexpr int CCof = V == 16 ? 3 : 1;  // 27 sums of 32 AVX-512 registers, 9 of 16 otherwise
+
+template <int V, int CC>
+inline __attribute__((always_inline)) void directDwTile(const ConvP& p, const float* dyT, int64_t Kp, int64_t kb,
+                                                       const float* xp, int64_t Hp, int64_t Wp, int64_t c0, float* vacc) {
   typedef float vec __attribute__((vector_size(V * 4), aligned(4)));
-  constexpr int KH = 3, KW = 3, TAPS = KH * KW;  // the 3 x 3 kernel only: the sums must fit in registers
-  for (int64_t c = 0; c < p.c; c++) {
-    vec acc[NK][TAPS];
-    for (int j = 0; j < NK; j++)
-      for (int t = 0; t < TAPS; t++) acc[j][t] = vec{};
-    for (int64_t oy = 0; oy < p.oh; oy++)
-      for (int64_t ox0 = 0; ox0 < owr; ox0 += V) {
-        vec g[NK];
-        for (int j = 0; j < NK; j++) std::memcpy(&g[j], dyp + ((k0 + j) * p.oh + oy) * owr + ox0, sizeof(vec));
-        for (int r = 0; r < KH; r++) {
-          const float* xr = xp + (c * Hp + oy + r) * Wp + ox0;
-          for (int s = 0; s < KW; s++) {
-            vec xv;
-            std::memcpy(&xv, xr + s, sizeof(vec));
-            for (int j = 0; j < NK; j++) acc[j][r * KW + s] += g[j] * xv;
-          }
-        }
-      }
-    for (int j = 0; j < NK; j++)
-      for (int t = 0; t < TAPS; t++) {
-        float lanes[V];
-        std::memcpy(lanes, &acc[j][t], sizeof(vec));
-        float sum = 0.f;
-        for (int i = 0; i < V; i++) sum += lanes[i];
-        dw[((k0 + j) * p.c + c) * TAPS + t] += sum;
-      }
+  constexpr int TAPS = 9;
+  const int64_t plane = Hp * Wp;
+  vec acc[CC][TAPS];
+  for (int cc = 0; cc < CC; cc++)
+    for (int t = 0; t < TAPS; t++) std::memcpy(&acc[cc][t], vacc + ((c0 + cc) * TAPS + t) * Kp + kb, sizeof(vec));
+  for (int64_t oy = 0; oy < p.oh; oy++) {
+    // one base pointer per input row, indexed by the pixel: the taps are immediate offsets from it
+    const float* rows[CC][3];
+    for (int cc = 0; cc < CC; cc++)
+      for (int r = 0; r < 3; r++) rows[cc][r] = xp + (c0 + cc) * plane + (oy + r) * Wp;
+    const float* g = dyT + oy * p.ow * Kp + kb;
+    for (int64_t ox = 0; ox < p.ow; ox++, g += Kp) {
+      vec gv;
+      std::memcpy(&gv, g, sizeof(vec));
+      for (int cc = 0; cc < CC; cc++)
+        for (int r = 0; r < 3; r++)
+          for (int s = 0; s < 3; s++) acc[cc][r * 3 + s] += (rows[cc][r][ox + s] - vec{}) * gv;  // a splat
+    }
   }
+  for (int cc = 0; cc < CC; cc++)
+    for (int t = 0; t < TAPS; t++) std::memcpy(vacc + ((c0 + cc) * TAPS + t) * Kp + kb, &acc[cc][t], sizeof(vec));
 }
 
 template <int V>
-inline __attribute__((always_inline)) void directDwImage(const ConvP& p, const float* dyp, int64_t owr, const float* xp,
-                                                        int64_t Hp, int64_t Wp, float* dw) {
-  for (int64_t k0 = 0; k0 < p.k; k0 += 2) {
-    if (p.k - k0 >= 2) directDwBlock<V, 2>(p, dyp, owr, xp, Hp, Wp, k0, dw);
-    else directDwBlock<V, 1>(p, dyp, owr, xp, Hp, Wp, k0, dw);
+inline __attribute__((always_inline)) void directDwImage(const ConvP& p, const float* dyT, int64_t Kp, const float* xp,
+                                                        int64_t Hp, int64_t Wp, float* vacc) {
+  constexpr int CC = CCof<V>;
+  for (int64_t kb = 0; kb < Kp; kb += V) {
+    int64_t c0 = 0;
+    for (; c0 + CC <= p.c; c0 += CC) directDwTile<V, CC>(p, dyT, Kp, kb, xp, Hp, Wp, c0, vacc);
+    for (; c0 < p.c; c0++) directDwTile<V, 1>(p, dyT, Kp, kb, xp, Hp, Wp, c0, vacc);
   }
 }
-__attribute__((target("avx512f"))) void directDw512(const ConvP& p, const float* dyp, int64_t owr, const float* xp, int64_t Hp,
-                                                    int64_t Wp, float* dw) {
-  directDwImage<16>(p, dyp, owr, xp, Hp, Wp, dw);
+// GCC's predictive commoning would carry the input values shared by neighbouring pixels through stack slots and
+// broadcast them on the shuffle port; splatting each from memory into its FMA is the point of this kernel.
+#define SC_DW_ATTRS __attribute__((optimize("no-predictive-commoning")))
+SC_DW_ATTRS __attribute__((target("avx512f"))) void directDw512(const ConvP& p, const float* dyT, int64_t Kp, const float* xp, int64_t Hp,
+                                                    int64_t Wp, float* vacc) {
+  directDwImage<16>(p, dyT, Kp, xp, Hp, Wp, vacc);
 }
-__attribute__((target("avx2,fma"))) void directDw256(const ConvP& p, const float* dyp, int64_t owr, const float* xp, int64_t Hp,
-                                                     int64_t Wp, float* dw) {
-  directDwImage<8>(p, dyp, owr, xp, Hp, Wp, dw);
+SC_DW_ATTRS __attribute__((target("avx2,fma"))) void directDw256(const ConvP& p, const float* dyT, int64_t Kp, const float* xp, int64_t Hp,
+                                                     int64_t Wp, float* vacc) {
+  directDwImage<8>(p, dyT, Kp, xp, Hp, Wp, vacc);
 }
-void directDw128(const ConvP& p, const float* dyp, int64_t owr, const float* xp, int64_t Hp, int64_t Wp, float* dw) {
-  directDwImage<4>(p, dyp, owr, xp, Hp, Wp, dw);
+SC_DW_ATTRS void directDw128(const ConvP& p, const float* dyT, int64_t Kp, const float* xp, int64_t Hp, int64_t Wp, float* vacc) {
+  directDwImage<4>(p, dyT, Kp, xp, Hp, Wp, vacc);
 }
 
-thread_local AlignedBuf tlDyPad;
+thread_local AlignedBuf tlDyT;
 
 bool directDwEligible(const ConvP& p) { return directEligible(p) && p.kh == 3 && p.kw == 3; }
 
-// dw only (db is summed by the caller); each thread accumulates its images into a private dw, summed afterwards.
+// dw only (db is summed by the caller); each thread accumulates its images into a private vacc, summed afterwards.
 void directConvBackwardWeights(const ConvP& p, const float* x, const float* dy, float* dw) {
   const int V = kernel().V;
   auto fn = V == 16 ? directDw512 : V == 8 ? directDw256 : directDw128;
-  const int64_t Hp = p.oh + p.kh - 1;
-  const int64_t owr = (p.ow + V - 1) / V * V;
-  const int64_t Wp = owr + p.kw - 1;
-  const int64_t wsz = p.k * p.c * p.kh * p.kw;
+  const int64_t Hp = p.oh + p.kh - 1, Wp = p.ow + p.kw - 1, P = p.oh * p.ow;
+  const int64_t Kp = (p.k + V - 1) / V * V, taps = p.kh * p.kw;
+  const int64_t vsz = p.c * taps * Kp;
   const int nt = omp_get_max_threads();
   std::vector<float*> partial(size_t(nt), nullptr);
 #pragma omp parallel
   {
-    float* mine = tlDw.get(size_t(wsz));
-    std::fill(mine, mine + wsz, 0.f);
+    float* mine = tlDw.get(size_t(vsz));
+    std::fill(mine, mine + vsz, 0.f);
     partial[size_t(omp_get_thread_num())] = mine;
     float* xp = tlPad.get(size_t(p.c * Hp * Wp));
-    float* dyp = tlDyPad.get(size_t(p.k * p.oh * owr));
+    float* dyT = tlDyT.get(size_t(P * Kp));
+    std::fill(dyT, dyT + P * Kp, 0.f);  // the padding channels stay zero
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < p.n; n++) {
       padPlanes(x + n * p.c * p.h * p.w, p.c, p.h, p.w, p.ph, p.pw, xp, Hp, Wp);
-      padPlanes(dy + n * p.k * p.oh * p.ow, p.k, p.oh, p.ow, 0, 0, dyp, p.oh, owr);
-      fn(p, dyp, owr, xp, Hp, Wp, mine);
+      const float* dyn = dy + n * p.k * P;
+      for (int64_t q = 0; q < P; q++)  // contiguous writes; the K reads are K sequential streams
+        for (int64_t k = 0; k < p.k; k++) dyT[q * Kp + k] = dyn[k * P + q];
+      fn(p, dyT, Kp, xp, Hp, Wp, mine);
     }
   }
-  std::fill(dw, dw + wsz, 0.f);
-  for (float* part : partial)
-    if (part)
-      for (int64_t i = 0; i < wsz; i++) dw[i] += part[i];
+  for (int64_t k = 0; k < p.k; k++)
+    for (int64_t c = 0; c < p.c; c++)
+      for (int64_t t = 0; t < taps; t++) {
+        float sum = 0.f;
+        for (float* part : partial)
+          if (part) sum += part[(c * taps + t) * Kp + k];
+        dw[(k * p.c + c) * taps + t] = sum;
+      }
 }
 
 }  // namespace

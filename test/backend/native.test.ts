@@ -99,11 +99,12 @@ const convShapes: Conv2dParams[] = [
   convP(19, 16, 5, 6, 32, 3, 3, 1, 1, 1, 1),
   convP(16, 16, 4, 4, 16, 3, 3, 1, 1, 1, 1),
   // stride 1 in the fallback build runs the direct convolution: wide rows (several vectors), an uneven kernel and
-  // padding, and output-channel counts that leave a partial block of 4
+  // padding, output-channel counts that leave a partial block (8 channels on AVX-512, 4 otherwise) and row counts
+  // that leave a partial block of 3 rows
   convP(2, 3, 5, 37, 6, 3, 3, 1, 1, 1, 1),
   convP(3, 6, 9, 11, 9, 3, 5, 1, 1, 2, 1),
-  // an odd number of output channels for the 3x3 weight gradient's blocks of 2; padding wider than the kernel (the
-  // direct backward-data then crops, padding by k - 1 - pad < 0)
+  // input channels that leave a partial block of 3 in the 3x3 weight gradient, whose output channels are padded to
+  // the vector width; padding wider than the kernel (the direct backward-data then crops, padding by k - 1 - pad < 0)
   convP(2, 5, 6, 7, 3, 3, 3, 1, 1, 0, 2),
   convP(2, 4, 6, 6, 5, 3, 3, 1, 1, 3, 3),
 ];
