@@ -86,18 +86,17 @@ struct GemmArgs {
 inline float opA(const GemmArgs& g, int64_t i, int64_t k) { return g.ta ? g.A[k * g.M + i] : g.A[i * g.K + k]; }
 inline float opB(const GemmArgs& g, int64_t k, int64_t j) { return g.tb ? g.B[j * g.K + k] : g.B[k * g.N + j]; }
 
-// One KC slice of K for row-blocks [ib0, ib1): packs A locally, B panels given. Serial.
+// One KC slice of K for row-blocks [ib0, ib1) and B panels [jp0, jp1) (packed): packs A locally. Serial.
 template <int V>
 inline __attribute__((always_inline)) void gemmSliceT(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp,
-                                                      int64_t ib0, int64_t ib1, float* Ap) {
+                                                      int64_t ib0, int64_t ib1, int64_t jp0, int64_t jp1, float* Ap) {
   constexpr int NR = 2 * V, MR = MRof<V>;
-  const int64_t nPanels = (g.N + NR - 1) / NR;
   for (int64_t ib = ib0; ib < ib1; ib++) {
     const int64_t i0 = ib * MR;
     const int rows = int(std::min<int64_t>(MR, g.M - i0));
     for (int64_t k = 0; k < kc; k++)
       for (int r = 0; r < MR; r++) Ap[k * MR + r] = r < rows ? opA(g, i0 + r, pc + k) : 0.f;
-    for (int64_t jp = 0; jp < nPanels; jp++) {
+    for (int64_t jp = jp0; jp < jp1; jp++) {
       const int64_t j0 = jp * NR;
       const int cols = int(std::min<int64_t>(NR, g.N - j0));
       microTile<V>(kc, Ap, Bp + jp * KC * NR, g.C + i0 * g.N + j0, g.N, rows, cols, g.alpha);
@@ -115,15 +114,16 @@ inline __attribute__((always_inline)) void packBT(const GemmArgs& g, int64_t pc,
 }
 
 __attribute__((target("avx512f"))) void slice512(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a,
-                                                 int64_t b, float* Ap) {
-  gemmSliceT<16>(g, pc, kc, Bp, a, b, Ap);
+                                                 int64_t b, int64_t j0, int64_t j1, float* Ap) {
+  gemmSliceT<16>(g, pc, kc, Bp, a, b, j0, j1, Ap);
 }
 __attribute__((target("avx2,fma"))) void slice256(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a,
-                                                  int64_t b, float* Ap) {
-  gemmSliceT<8>(g, pc, kc, Bp, a, b, Ap);
+                                                  int64_t b, int64_t j0, int64_t j1, float* Ap) {
+  gemmSliceT<8>(g, pc, kc, Bp, a, b, j0, j1, Ap);
 }
-void slice128(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a, int64_t b, float* Ap) {
-  gemmSliceT<4>(g, pc, kc, Bp, a, b, Ap);
+void slice128(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a, int64_t b, int64_t j0, int64_t j1,
+              float* Ap) {
+  gemmSliceT<4>(g, pc, kc, Bp, a, b, j0, j1, Ap);
 }
 void pack512(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) { packBT<16>(g, pc, kc, Bp, jp); }
 void pack256(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) { packBT<8>(g, pc, kc, Bp, jp); }
@@ -131,7 +131,7 @@ void pack128(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) {
 
 struct Kernel {
   int V, MR;
-  void (*slice)(const GemmArgs&, int64_t, int64_t, const float*, int64_t, int64_t, float*);
+  void (*slice)(const GemmArgs&, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, float*);
   void (*pack)(const GemmArgs&, int64_t, int64_t, float*, int64_t);
 };
 
@@ -155,6 +155,10 @@ void scaleC(float* C, int64_t n, float beta) {
     for (int64_t i = 0; i < n; i++) C[i] *= beta;
 }
 
+// B is packed and consumed in chunks of NCP panels (KC × NCP·NR floats: 512 KB with AVX-512), so the panels a row
+// block runs over stay in L2 instead of streaming the whole KC × N slice from memory for every row block.
+constexpr int64_t NCP = 16;
+
 // Serial GEMM for use inside an already-parallel region (conv over images).
 void gemmSerial(const GemmArgs& g, float beta) {
   scaleC(g.C, g.M * g.N, beta);
@@ -164,11 +168,17 @@ void gemmSerial(const GemmArgs& g, float beta) {
   float* Ap = tlA.get(size_t(KC * kr.MR));
   for (int64_t pc = 0; pc < g.K; pc += KC) {
     const int64_t kc = std::min(KC, g.K - pc);
-    for (int64_t jp = 0; jp < nPanels; jp++) kr.pack(g, pc, kc, Bp, jp);
-    kr.slice(g, pc, kc, Bp, 0, nIb, Ap);
+    for (int64_t c0 = 0; c0 < nPanels; c0 += NCP) {
+      const int64_t c1 = std::min(nPanels, c0 + NCP);
+      for (int64_t jp = c0; jp < c1; jp++) kr.pack(g, pc, kc, Bp, jp);
+      kr.slice(g, pc, kc, Bp, 0, nIb, c0, c1, Ap);
+    }
   }
 }
 
+// Each chunk is packed by all threads, then split among them by panels when there are enough (every thread packs
+// its own copy of A's rows, a small cost) so that few row blocks (M = 128 is 11) do not leave a thread idle, else
+// by row blocks.
 void gemmParallel(const GemmArgs& g, float beta) {
   scaleC(g.C, g.M * g.N, beta);
   const Kernel& kr = kernel();
@@ -177,14 +187,28 @@ void gemmParallel(const GemmArgs& g, float beta) {
 #pragma omp parallel
   {
     float* Ap = tlA.get(size_t(KC * kr.MR));
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    auto share = [&](int64_t n, int64_t& a, int64_t& b) {
+      const int64_t per = (n + nt - 1) / nt;
+      a = std::min(n, t * per);
+      b = std::min(n, (t + 1) * per);
+    };
     for (int64_t pc = 0; pc < g.K; pc += KC) {
       const int64_t kc = std::min(KC, g.K - pc);
+      for (int64_t c0 = 0; c0 < nPanels; c0 += NCP) {
+        const int64_t c1 = std::min(nPanels, c0 + NCP);
 #pragma omp for schedule(static)
-      for (int64_t jp = 0; jp < nPanels; jp++) kr.pack(g, pc, kc, Bp, jp);
-      const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-      const int64_t per = (nIb + nt - 1) / nt;
-      kr.slice(g, pc, kc, Bp, std::min(nIb, t * per), std::min(nIb, (t + 1) * per), Ap);
+        for (int64_t jp = c0; jp < c1; jp++) kr.pack(g, pc, kc, Bp, jp);
+        int64_t a, b;
+        if (c1 - c0 >= 2 * nt) {
+          share(c1 - c0, a, b);
+          kr.slice(g, pc, kc, Bp, 0, nIb, c0 + a, c0 + b, Ap);
+        } else {
+          share(nIb, a, b);
+          kr.slice(g, pc, kc, Bp, a, b, c0, c1, Ap);
+        }
 #pragma omp barrier
+      }
     }
   }
 }
