@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getBackend } from "../src/engine/index.js";
+import { clearPool, getBackend } from "../src/engine/index.js";
 import { nativeMeasure } from "../src/engine/native/index.js";
 import { allCases } from "./cases/index.js";
 
@@ -273,7 +273,12 @@ async function main(): Promise<void> {
       line.bandwidth_pct = round(pct, 1);
     }
     Object.assign(line, prep.extra ?? {});
+    // resident memory at the end of the case, then the pool's idle buffers go: the cases are independent workloads,
+    // and without this the peak RSS below was the sum of every earlier case's cached activations (up to the pool's
+    // 3 GB idle limit) rather than what any one of them needs
+    line.rss_mb = round(process.memoryUsage().rss / 2 ** 20, 0);
     process.stdout.write(JSON.stringify(line) + "\n");
+    clearPool();
   }
   for (const p of peers.values()) p.close();
   process.stdout.write(JSON.stringify({ peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1) }) + "\n");

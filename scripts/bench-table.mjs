@@ -38,6 +38,7 @@ for (const o of objs.filter((x) => "case" in x)) {
   if (o.target_ms !== undefined) notes.push(`target < ${o.target_ms} ms`);
   if (o.algorithm !== undefined) notes.push(`kernels: ${o.algorithm}`);
   if (o.steal_pct !== undefined && o.steal_pct !== null) notes.push(`steal ${fmt(o.steal_pct, 0)} %`);
+  if (o.rss_mb !== undefined) notes.push(`RSS ${o.rss_mb} MB`);
   const more = others.map((m) => ` ${both(m.get(o.case))} |`).join("");
   console.log(`| ${o.case} | ${fmt(o.ours_ms)} | ${fmt(o.torch_ms)} | ${both(o)} |${more} ${fmt(o.gflops, 1)} | ${fmt(o.peak_pct, 1)} | ${fmt(o.gbps, 1)} | ${fmt(o.bandwidth_pct, 1)} | ${notes.join("; ")} |`);
 }
