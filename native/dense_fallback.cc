@@ -94,8 +94,17 @@ inline __attribute__((always_inline)) void gemmSliceT(const GemmArgs& g, int64_t
   for (int64_t ib = ib0; ib < ib1; ib++) {
     const int64_t i0 = ib * MR;
     const int rows = int(std::min<int64_t>(MR, g.M - i0));
-    for (int64_t k = 0; k < kc; k++)
-      for (int r = 0; r < MR; r++) Ap[k * MR + r] = r < rows ? opA(g, i0 + r, pc + k) : 0.f;
+    // as for B: the edge, transposed and plain cases each in their own loops
+    if (rows < MR)
+      for (int64_t k = 0; k < kc; k++)
+        for (int r = 0; r < MR; r++) Ap[k * MR + r] = r < rows ? opA(g, i0 + r, pc + k) : 0.f;
+    else if (g.ta)
+      for (int64_t k = 0; k < kc; k++) std::memcpy(Ap + k * MR, g.A + (pc + k) * g.M + i0, MR * sizeof(float));
+    else
+      for (int r = 0; r < MR; r++) {
+        const float* src = g.A + (i0 + r) * g.K + pc;
+        for (int64_t k = 0; k < kc; k++) Ap[k * MR + r] = src[k];
+      }
     for (int64_t jp = jp0; jp < jp1; jp++) {
       const int64_t j0 = jp * NR;
       const int cols = int(std::min<int64_t>(NR, g.N - j0));
@@ -108,9 +117,20 @@ template <int V>
 inline __attribute__((always_inline)) void packBT(const GemmArgs& g, int64_t pc, int64_t kc, float* Bp, int64_t jp) {
   constexpr int NR = 2 * V;
   const int64_t j0 = jp * NR;
+  const int cols = int(std::min<int64_t>(NR, g.N - j0));
   float* dst = Bp + jp * KC * NR;
-  for (int64_t k = 0; k < kc; k++)
-    for (int c = 0; c < NR; c++) dst[k * NR + c] = j0 + c < g.N ? opB(g, pc + k, j0 + c) : 0.f;
+  // each case with its own loops (the transpose flag and the edge test inside one loop kept it scalar and made the
+  // packing of a wide, transposed B as slow as the product)
+  if (cols < NR)
+    for (int64_t k = 0; k < kc; k++)
+      for (int c = 0; c < NR; c++) dst[k * NR + c] = c < cols ? opB(g, pc + k, j0 + c) : 0.f;
+  else if (!g.tb)
+    for (int64_t k = 0; k < kc; k++) std::memcpy(dst + k * NR, g.B + (pc + k) * g.N + j0, NR * sizeof(float));
+  else
+    for (int c = 0; c < NR; c++) {
+      const float* src = g.B + (j0 + c) * g.K + pc;
+      for (int64_t k = 0; k < kc; k++) dst[k * NR + c] = src[k];
+    }
 }
 
 __attribute__((target("avx512f"))) void slice512(const GemmArgs& g, int64_t pc, int64_t kc, const float* Bp, int64_t a,
