@@ -1,8 +1,9 @@
-// Dense kernels without oneDNN: a packed, register-tiled GEMM (GotoBLAS-style panels, 6 x 2-vector micro-tile)
-// compiled three times (AVX-512, AVX2+FMA, baseline SSE) and chosen at load time; convolution at stride 1 as direct
-// kernels on zero-padded copies of each image (forward; backward-data as the forward of dy with the flipped,
-// transposed weights; the 3 x 3 weight gradient), the first layer's one-channel case on the shared direct kernels
-// (kernels.cc), everything else as im2col + that GEMM, parallel over images with per-thread scratch reused.
+// Dense kernels without oneDNN: a packed, register-tiled GEMM (GotoBLAS-style panels; a 12 x 2-vector micro-tile
+// with AVX-512, 6 x 2 otherwise) compiled three times (AVX-512, AVX2+FMA, baseline SSE) and chosen at load time;
+// convolution at stride 1 as direct kernels on zero-padded copies of each image (forward; backward-data as the
+// forward of dy with the flipped, transposed weights; the 3 x 3 weight gradient, vectorised over output channels),
+// the first layer's one-channel case on the shared direct kernels (kernels.cc), everything else as im2col + that
+// GEMM, parallel over images with per-thread scratch reused.
 #include <omp.h>
 #include <algorithm>
 #include <cstdlib>
