@@ -9,8 +9,11 @@
 //   --if-missing            do nothing when the addon exists and is newer than native/ and binding.gyp
 //                           (npm test / npm run demo call this, in case npm skipped the install script)
 // The default build writes build/Release/spikecut.node; a --fallback build writes <out>/build/Release/spikecut.node.
+// node-gyp compiles in a staging directory (.build-staging/ beside the output) and the finished addon is renamed into
+// place, so the addon file never goes missing or half-written: node-gyp's rebuild deletes build/ first, and a test
+// file or a run loading the addon in that window fell back to the TypeScript backend.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, copyFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, copyFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,12 +53,11 @@ function nodeGyp() {
 try {
   const useDnnl = !fallback && process.env.SPIKECUT_NO_DNNL !== "1" && dnnlAvailable();
   const env = { ...process.env, SPIKECUT_DNNL: useDnnl ? "1" : "0" };
-  if (outDir !== root) {
-    // node-gyp builds into <cwd>/build: give the alternative build its own directory and point it at native/.
-    mkdirSync(outDir, { recursive: true });
-    copyFileSync(join(root, "binding.gyp"), join(outDir, "binding.gyp"));
-    env.SPIKECUT_SRC_DIR = relative(outDir, join(root, "native")) || "native";
-  }
+  // node-gyp builds into <cwd>/build: a staging directory of its own, pointed at native/
+  const stageDir = join(outDir, ".build-staging");
+  mkdirSync(stageDir, { recursive: true });
+  copyFileSync(join(root, "binding.gyp"), join(stageDir, "binding.gyp"));
+  env.SPIKECUT_SRC_DIR = relative(stageDir, join(root, "native"));
   // Node's own headers ship with the binary's install prefix; using them avoids a download (often offline).
   const prefix = resolve(dirname(process.execPath), "..");
   const gypArgs = ["rebuild", "--release", "-j", "2"];
@@ -63,14 +65,21 @@ try {
   if (verbose) gypArgs.push("--verbose");
   const [cmd, ...pre] = nodeGyp();
   if (verbose) process.stderr.write(`spikecut: building native addon (${useDnnl ? "oneDNN" : "fallback kernels"}) in ${outDir}\n`);
-  const r = spawnSync(cmd, [...pre, ...gypArgs], { cwd: outDir, env, stdio: verbose ? "inherit" : "pipe", encoding: "utf8" });
+  const r = spawnSync(cmd, [...pre, ...gypArgs], { cwd: stageDir, env, stdio: verbose ? "inherit" : "pipe", encoding: "utf8" });
   if (r.error) warn(`could not run node-gyp: ${r.error.message}`);
   if (r.status !== 0) {
     const tail = `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n").filter((l) => /error/i.test(l)).slice(0, 5).join("\n");
     warn(`node-gyp failed${tail ? `:\n${tail}\n` : ""}`);
   }
+  const staged = join(stageDir, "build", "Release", "spikecut.node");
+  if (!existsSync(staged)) warn(`${staged} missing after the build`);
+  // a copy beside the target, then one rename over it: a process that already loaded the old addon keeps its mapping
   const built = join(outDir, "build", "Release", "spikecut.node");
-  if (!existsSync(built)) warn(`${built} missing after the build`);
+  mkdirSync(dirname(built), { recursive: true });
+  const tmp = `${built}.${process.pid}.tmp`;
+  copyFileSync(staged, tmp);
+  renameSync(tmp, built);
+  rmSync(stageDir, { recursive: true, force: true });
   process.stderr.write(`spikecut: native addon built (${useDnnl ? "oneDNN" : "fallback kernels"}): ${relative(root, built)}\n`);
 } catch (e) {
   warn(e instanceof Error ? e.message : String(e));
