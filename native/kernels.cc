@@ -416,8 +416,11 @@ SC_CLONES void rowBwdDx16(const float* xp, const float* gp, float* dp, int64_t S
     for (int l = 0; l < 16; l++) dp[i * 16 + l] = kp[l] * gp[i * 16 + l] + xp[i * 16 + l] * c1[l] + c0[l];
 }
 
-SC_CLONES void bnFwdBlocked16(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta, float eps,
-                    float* y, float* mean, float* invStd, const float* blockScale, int64_t blockLen, bool par) {
+// Cloned like the row kernels: the per-channel scale and shift are then computed (FMA-contracted in the AVX-512
+// clone) exactly as the one-task-per-block kernel computed them, so the outputs stayed bit-identical.
+SC_CLONES void bnFwdBlocked16(const float* x, int64_t N, int64_t C, int64_t S, const float* gamma, const float* beta,
+                              float eps, float* y, float* mean, float* invStd, const float* blockScale, int64_t blockLen,
+                              bool par) {
   const int64_t CB = C / 16, rows = N * CB, cnt = N * S;
   std::vector<float> part(size_t(rows * 16));
   std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
@@ -453,8 +456,9 @@ SC_CLONES void bnFwdBlocked16(const float* x, int64_t N, int64_t C, int64_t S, c
 }
 
 SC_CLONES void bnBwdBlocked16(const float* x, const float* dy, int64_t N, int64_t C, int64_t S, const float* gamma,
-                    const float* mean, const float* invStd, float* dx, float* dgamma, float* dbeta, const float* beta,
-                    const float* blockScale, int64_t blockLen, int64_t T, double* dpPart, bool par) {
+                              const float* mean, const float* invStd, float* dx, float* dgamma, float* dbeta,
+                              const float* beta, const float* blockScale, int64_t blockLen, int64_t T, double* dpPart,
+                              bool par) {
   const int64_t CB = C / 16, rows = N * CB, cnt = N * S;
   std::vector<float> partDy(size_t(rows * 16)), partDyX(size_t(rows * 16));
 #pragma omp parallel for schedule(static) if (par)
