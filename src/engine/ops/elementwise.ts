@@ -18,23 +18,9 @@ function negate(src: Float32Array, dst: Float32Array = allocZeroed(src.length)):
   return dst;
 }
 
-/** out = a (op) b with the fused kernels for the same-shape add/mul case. */
+/** out = a (op) b broadcast (same-shape add/sub/mul go through sameShapeBinary). */
 function compute(code: Bin, a: Tensor, b: Tensor, outShape: Shape): Float32Array {
   const out = allocZeroed(sizeOf(outShape));
-  if (sameShape(a.shape, b.shape)) {
-    if (code === Bin.Add) {
-      getBackend().add(a.data, b.data, out);
-      return out;
-    }
-    if (code === Bin.Mul) {
-      getBackend().mul(a.data, b.data, out);
-      return out;
-    }
-    if (code === Bin.Sub) {
-      getBackend().axpby(a.data, 1, b.data, -1, out);
-      return out;
-    }
-  }
   binaryBroadcast(code, a.data, a.shape, b.data, b.shape, outShape, out);
   return out;
 }
@@ -53,20 +39,22 @@ function prepare(op: string, a0: Operand, b0: Operand): [Tensor, Tensor, Shape] 
 }
 
 /**
- * Same-shape add/sub/mul with a blocked16 operand: element-wise, so the op runs on the storages and keeps the
- * layout (a residual connection adds two blocked activations; through plain copies that cost two reorders, and a
- * third in the next conv). A plain operand is converted once, differentiably. Null when neither operand is blocked.
+ * Same-shape add/sub/mul on the backend's kernels, in the operands' layout: element-wise, so a blocked16 operand
+ * is read as stored and the result stays blocked (a residual connection adds two blocked activations; through plain
+ * copies that cost two reorders, and a third in the next conv). With one operand of each layout the plain one is
+ * converted once, differentiably. Null for operands of different shapes (broadcasting).
  */
-function blockedBinary(op: "add" | "sub" | "mul", a: Tensor, b: Tensor): Tensor | null {
-  if ((a.layout === "plain" && b.layout === "plain") || !sameShape(a.shape, b.shape)) return null;
-  const x = a.layout === "blocked16" ? a : a.toLayout("blocked16");
-  const z = b.layout === "blocked16" ? b : b.toLayout("blocked16");
+function sameShapeBinary(op: "add" | "sub" | "mul", a: Tensor, b: Tensor): Tensor | null {
+  if (!sameShape(a.shape, b.shape)) return null;
+  const layout = a.layout === "plain" && b.layout === "plain" ? "plain" : "blocked16";
+  const x = a.toLayout(layout);
+  const z = b.toLayout(layout);
   const be = getBackend();
   const y = allocUninit(x.size);
   if (op === "add") be.add(x.storage, z.storage, y);
   else if (op === "sub") be.axpby(x.storage, 1, z.storage, -1, y);
   else be.mul(x.storage, z.storage, y);
-  const out = new Tensor(y, x.shape, false, "blocked16");
+  const out = new Tensor(y, x.shape, false, layout);
   return record(
     op,
     [x, z],
@@ -87,8 +75,8 @@ function blockedBinary(op: "add" | "sub" | "mul", a: Tensor, b: Tensor): Tensor 
 
 export function add(a0: Operand, b0: Operand): Tensor {
   const [a, b, shape] = prepare("add", a0, b0);
-  const blocked = blockedBinary("add", a, b);
-  if (blocked) return blocked;
+  const same = sameShapeBinary("add", a, b);
+  if (same) return same;
   const out = new Tensor(compute(Bin.Add, a, b, shape), shape);
   return record("add", [a, b], [out], ([g]) => [
     a.requiresGrad ? sumToShape(g!, shape, a.shape) : null,
@@ -98,8 +86,8 @@ export function add(a0: Operand, b0: Operand): Tensor {
 
 export function sub(a0: Operand, b0: Operand): Tensor {
   const [a, b, shape] = prepare("sub", a0, b0);
-  const blocked = blockedBinary("sub", a, b);
-  if (blocked) return blocked;
+  const same = sameShapeBinary("sub", a, b);
+  if (same) return same;
   const out = new Tensor(compute(Bin.Sub, a, b, shape), shape);
   return record("sub", [a, b], [out], ([g]) => {
     let gb: Float32Array | null = null;
@@ -117,8 +105,8 @@ export function mul(a0: Operand, b0: Operand): Tensor {
   // below reads a plain copy of a blocked tensor and took 11 ms for 3.2M elements)
   if (b.size === 1 && sameShape(a.shape, shape)) return scaleBlocks(a, b, 1);
   if (a.size === 1 && sameShape(b.shape, shape)) return scaleBlocks(b, a, 1);
-  const blocked = blockedBinary("mul", a, b);
-  if (blocked) return blocked;
+  const same = sameShapeBinary("mul", a, b);
+  if (same) return same;
   const out = new Tensor(compute(Bin.Mul, a, b, shape), shape);
   return record("mul", [a, b], [out], ([g]) => {
     const n = g!.length;
